@@ -1,0 +1,93 @@
+// cvm's command line. Each command is a module with `run(argv, ctx)`, loaded only when called.
+import { loadConfig, ConfigError, type Config } from '../lib/config.ts';
+import { initLogging, type Logger } from '../lib/logger.ts';
+
+export interface CliContext {
+  config: Config;
+  log: Logger;
+  out: (line: string) => void;
+}
+
+type CommandModule = { run(argv: string[], ctx: CliContext): Promise<number | void> };
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+// Longest match wins: 'models run' before 'models'.
+const COMMANDS: Record<string, CommandEntry> = {
+  start: { summary: 'run every role in one process (embedded; demo data on first run)', load: () => import('./commands/start.ts') },
+  collector: { summary: 'run the collector role only', load: () => import('./commands/roles.ts').then((m) => m.collector) },
+  transformer: { summary: 'run the transformer role only', load: () => import('./commands/roles.ts').then((m) => m.transformer) },
+  scheduler: { summary: 'run the model scheduler role only', load: () => import('./commands/roles.ts').then((m) => m.scheduler) },
+  api: { summary: 'run the API role only (with dashboards and storefront)', load: () => import('./commands/roles.ts').then((m) => m.api) },
+  migrate: { summary: 'apply ClickHouse migrations', load: () => import('./commands/migrate.ts') },
+  'models run': { summary: 'models run rfm|clv|churn|recs|all — run model jobs on a stopped store', load: () => import('./commands/models-run.ts') },
+  'clv fit': { summary: 'fit BG/NBD + Gamma-Gamma on a transaction file', load: () => import('../models/clv/clv-fit.command.ts') },
+  'churn evaluate': { summary: 'backtest churn models on a transaction file', load: () => import('../models/churn/churn-evaluate.command.ts') },
+  'recs evaluate': { summary: 'offline evaluation of recommenders on an interaction file', load: () => import('../models/recs/recs-evaluate.command.ts') },
+  'import transactions': { summary: 'back-fill purchase history from a shop export', load: () => import('./commands/import-transactions.ts') },
+  bench: { summary: 'run the benchmarks', load: () => import('../bench/run.ts') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  cvm ${name.padEnd(22)} ${c.summary}`);
+  return `Usage: cvm <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+}
+
+export function findCommand(argv: string[]): { name: string; entry: CommandEntry; rest: string[] } | null {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    const entry = COMMANDS[name];
+    if (entry && argv.length >= words) return { name, entry, rest: argv.slice(words) };
+  }
+  return null;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    process.stderr.write(`cvm: unknown command '${argv.join(' ')}'\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cvm: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  // Logs go to stderr so commands can print JSON on stdout.
+  const log = initLogging({ level: config.logLevel, destination: (await import('pino')).default.destination(2) });
+  const ctx: CliContext = { config, log, out: (line) => process.stdout.write(line + '\n') };
+  try {
+    const mod = await found.entry.load();
+    const code = await mod.run(found.rest, ctx);
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    const e = err as Error & { userFacing?: boolean };
+    if (e.userFacing) {
+      process.stderr.write(`cvm ${found.name}: ${e.message}\n`);
+      process.exitCode = 1;
+    } else {
+      log.error({ err }, `cvm ${found.name} failed`);
+      process.stderr.write(`cvm ${found.name}: ${e.message}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+/** An error whose message is meant for the person at the terminal; printed without a stack. */
+export class UserError extends Error {
+  readonly userFacing = true;
+}

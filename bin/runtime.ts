@@ -1,0 +1,120 @@
+// Assembles the roles one process runs: collector, transformer, scheduler, api. `cvm start` runs all of
+// them on the embedded engine; the role commands run one each against Kafka and a ClickHouse server.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import cron from 'node-cron';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/logger.ts';
+import { connectClickHouse, type ClickHouse } from '../lib/clickhouse.ts';
+import { migrate } from '../lib/migrate.ts';
+import { openEventLog, type Consumer, type EventLog } from '../lib/eventlog/index.ts';
+import { ModelRunner } from '../models/runner.ts';
+import { modelJobs } from '../models/registry.ts';
+import { EventsTransformer } from '../transform/events.consumer.ts';
+import { seedDefaultRates } from '../transform/fx.ts';
+import { buildApp } from '../api/app.ts';
+import type { AppDeps } from '../api/deps.ts';
+
+export interface Roles {
+  collector: boolean;
+  transformer: boolean;
+  scheduler: boolean;
+  api: boolean;
+}
+
+export interface Runtime {
+  deps: AppDeps;
+  app: FastifyInstance | null;
+  eventLog: EventLog | null;
+  transformer: EventsTransformer | null;
+  models: ModelRunner;
+  url: string | null;
+  close(): Promise<void>;
+}
+
+/** The admin key: CVM_ADMIN_KEY, else one generated once and kept in the data directory. */
+export function ensureAdminKey(config: Config): { key: string; generated: boolean } {
+  if (config.keys.admin) return { key: config.keys.admin, generated: false };
+  const file = path.join(config.dataDir, 'admin.key');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  if (fs.existsSync(file)) return { key: fs.readFileSync(file, 'utf8').trim(), generated: false };
+  const key = `sk_admin_${crypto.randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
+  return { key, generated: true };
+}
+
+export async function openStore(config: Config, log: Logger): Promise<ClickHouse> {
+  const ch = await connectClickHouse(config);
+  await migrate(ch, log.child({ name: 'migrate' }));
+  await seedDefaultRates(ch);
+  return ch;
+}
+
+export async function startRuntime(configIn: Config, log: Logger, roles: Roles, opts: { listen?: boolean } = {}): Promise<Runtime> {
+  const admin = ensureAdminKey(configIn);
+  const config: Config = { ...configIn, keys: { ...configIn.keys, admin: admin.key } };
+  const ch = await openStore(config, log);
+  const eventLog = roles.collector || roles.transformer ? await openEventLog(config, log.child({ name: 'eventlog' })) : null;
+  const models = new ModelRunner({ ch, config, log: log.child({ name: 'models' }) });
+  for (const job of await modelJobs()) models.register(job);
+
+  const deps: AppDeps = { config, ch, log, services: new Map(), models, ...(eventLog ? { eventLog } : {}) };
+
+  let transformer: EventsTransformer | null = null;
+  let consumer: Consumer | null = null;
+  if (roles.transformer && eventLog) {
+    transformer = new EventsTransformer({ ch, config, log: log.child({ name: 'transform' }) });
+    deps.services.set('transformer', transformer);
+    consumer = await transformer.start(eventLog);
+  }
+
+  const tasks: Array<{ stop(): void | Promise<void> }> = [];
+  if (roles.scheduler) {
+    for (const [name, expr] of Object.entries(config.schedules)) {
+      if (expr === 'off' || !models.names().includes(name)) continue;
+      tasks.push(cron.schedule(expr, () => void models.run(name).catch((err) => log.error({ err, model: name }, 'scheduled run failed'))));
+    }
+  }
+
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (roles.collector || roles.api) {
+    app = await buildApp(deps, { collector: roles.collector, api: roles.api });
+    if (opts.listen !== false) {
+      await app.listen({ port: config.port, host: config.host });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    } else {
+      await app.ready();
+    }
+  }
+
+  let closed = false;
+  return {
+    deps, app, eventLog, transformer, models, url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const t of tasks) await t.stop();
+      if (app) await app.close();
+      if (consumer) await consumer.stop();
+      if (eventLog) await eventLog.close();
+      await ch.close();
+    },
+  };
+}
+
+/** Resolves once the transformer has consumed everything appended so far (or the timeout passes). */
+export async function waitForDrain(rt: Runtime, timeoutMs = 120_000): Promise<boolean> {
+  if (!rt.eventLog) return true;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const lag = await rt.eventLog.lag(rt.deps.config.topics.events, 'transform');
+    if (lag.every((p) => p.lag === 0)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}

@@ -1,0 +1,171 @@
+// One typed configuration, read once from the environment at start-up and passed into factories.
+// Modules never read process.env themselves. A bad value stops start-up naming the variable.
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly expected: string, readonly got: string) {
+    super(`Invalid ${variable}=${JSON.stringify(got)}: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  clickhouse: { url: string | null; user: string; password: string; database: string };
+  kafka: { brokers: string[]; clientId: string } | null;
+  topics: { events: string };
+  keys: { admin: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
+  baseCurrency: string;
+  demo: boolean;
+  encryptionKey: string | null;
+  schedules: { rfm: string; clv: string; churn: string; recs: string };
+  models: {
+    rfmWindowDays: number;
+    clvDiscountRate: number; // annual
+    clvHorizonDays: number;
+    churnHorizonDays: number;
+  };
+  log: { retentionHours: number; maxBytes: number };
+  collector: { maxBatchEvents: number; maxBodyBytes: number; rateLimitPerMinute: number };
+  transform: { batchMax: number; flushMs: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? def : v;
+}
+
+function optional(env: Env, name: string): string | null {
+  const v = env[name];
+  return v === undefined || v === '' ? null : v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
+  return n;
+}
+
+function num(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(name, `a number from ${min} to ${max}`, raw);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, 'true or false', raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, raw);
+  return raw as T;
+}
+
+function cron(env: Env, name: string, def: string): string {
+  const v = str(env, name, def);
+  const fields = v.trim().split(/\s+/);
+  if (v !== 'off' && (fields.length < 5 || fields.length > 6)) throw new ConfigError(name, 'a cron expression with 5 or 6 fields, or "off"', v);
+  return v;
+}
+
+function url(env: Env, name: string): string | null {
+  const v = optional(env, name);
+  if (v === null) return null;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    throw new ConfigError(name, 'an http(s) URL such as http://localhost:8123', v);
+  }
+  return v;
+}
+
+function currency(env: Env, name: string, def: string): string {
+  const v = str(env, name, def).toUpperCase();
+  if (!/^[A-Z]{3}$/.test(v)) throw new ConfigError(name, 'a 3-letter ISO-4217 currency code such as USD', v);
+  return v;
+}
+
+function encryptionKey(env: Env): string | null {
+  const v = optional(env, 'CVM_ENCRYPTION_KEY');
+  if (v === null) return null;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
+  if (bytes.length !== 32) throw new ConfigError('CVM_ENCRYPTION_KEY', '32 bytes as 64 hex characters or base64', '<redacted>');
+  return v;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const brokers = optional(env, 'KAFKA_BROKERS');
+  const brokerList = brokers ? brokers.split(',').map((b) => b.trim()).filter(Boolean) : [];
+  for (const b of brokerList) {
+    if (!/^[^\s:]+:\d+$/.test(b)) throw new ConfigError('KAFKA_BROKERS', 'a comma-separated list of host:port', brokers ?? '');
+  }
+  return {
+    dataDir: path.resolve(str(env, 'CVM_DATA_DIR', './data')),
+    host: str(env, 'HOST', '127.0.0.1'),
+    port: int(env, 'PORT', 3000, 0, 65535),
+    logLevel: oneOf(env, 'CVM_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    clickhouse: {
+      url: url(env, 'CLICKHOUSE_URL'),
+      user: str(env, 'CLICKHOUSE_USER', 'default'),
+      password: str(env, 'CLICKHOUSE_PASSWORD', ''),
+      database: str(env, 'CLICKHOUSE_DATABASE', 'default'),
+    },
+    kafka: brokerList.length ? { brokers: brokerList, clientId: str(env, 'KAFKA_CLIENT_ID', 'cvm') } : null,
+    topics: { events: str(env, 'CVM_TOPIC_EVENTS', 'cvm.events.raw') },
+    keys: {
+      admin: optional(env, 'CVM_ADMIN_KEY'),
+      demoWrite: str(env, 'CVM_DEMO_WRITE_KEY', 'wk_demo_shop'),
+      demoSite: str(env, 'CVM_DEMO_SITE', 'demo'),
+      demoOrigins: str(env, 'CVM_DEMO_ORIGINS', '*').split(',').map((s) => s.trim()).filter(Boolean),
+    },
+    baseCurrency: currency(env, 'CVM_BASE_CURRENCY', 'USD'),
+    demo: bool(env, 'CVM_DEMO', true),
+    encryptionKey: encryptionKey(env),
+    schedules: {
+      rfm: cron(env, 'CVM_SCHEDULE_RFM', '*/15 * * * *'),
+      clv: cron(env, 'CVM_SCHEDULE_CLV', '5 * * * *'),
+      churn: cron(env, 'CVM_SCHEDULE_CHURN', '10 * * * *'),
+      recs: cron(env, 'CVM_SCHEDULE_RECS', '*/10 * * * *'),
+    },
+    models: {
+      rfmWindowDays: int(env, 'CVM_RFM_WINDOW_DAYS', 365, 1, 3650),
+      clvDiscountRate: num(env, 'CVM_CLV_DISCOUNT_RATE', 0.1, 0, 1),
+      clvHorizonDays: int(env, 'CVM_CLV_HORIZON_DAYS', 365, 1, 3650),
+      churnHorizonDays: int(env, 'CVM_CHURN_HORIZON_DAYS', 90, 1, 730),
+    },
+    log: {
+      retentionHours: int(env, 'CVM_LOG_RETENTION_HOURS', 168, 1, 24 * 365),
+      maxBytes: int(env, 'CVM_LOG_MAX_BYTES', 2 * 1024 ** 3, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+    },
+    collector: {
+      maxBatchEvents: 500,
+      maxBodyBytes: 500 * 1024,
+      rateLimitPerMinute: int(env, 'CVM_RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    },
+    transform: {
+      batchMax: int(env, 'CVM_TRANSFORM_BATCH_MAX', 5000, 1, 1_000_000),
+      flushMs: int(env, 'CVM_TRANSFORM_FLUSH_MS', 1000, 10, 60_000),
+    },
+  };
+}
+
+/** Config for tests and tools: defaults plus overrides, never touching process.env. */
+export function testConfig(overrides: Env = {}): Config {
+  return loadConfig({ CVM_LOG_LEVEL: 'silent', CVM_DEMO: 'false', ...overrides });
+}

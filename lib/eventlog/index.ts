@@ -1,0 +1,21 @@
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { EventLog } from './types.ts';
+
+export * from './types.ts';
+
+/** Kafka when KAFKA_BROKERS is set, otherwise the embedded durable log under CVM_DATA_DIR. */
+export async function openEventLog(config: Config, log: Logger): Promise<EventLog> {
+  if (config.kafka) {
+    const { KafkaEventLog } = await import('./kafka.ts');
+    return KafkaEventLog.connect(config.kafka, log);
+  }
+  const { EmbeddedEventLog } = await import('./embedded.ts');
+  return EmbeddedEventLog.open({
+    dir: path.join(config.dataDir, 'log'),
+    maxBytes: config.log.maxBytes,
+    retentionMs: config.log.retentionHours * 3600_000,
+    log,
+  });
+}

@@ -1,0 +1,7 @@
+// The model jobs cvm runs. The scheduler and `cvm models run` both take them from here.
+import type { ModelJob } from './job.ts';
+import { rfmJob } from './rfm/rfm.job.ts';
+
+export async function modelJobs(): Promise<ModelJob[]> {
+  return [rfmJob];
+}

@@ -1,0 +1,158 @@
+// Runs model jobs and records each run in model_runs. Outputs carry the run id and are only
+// served once the run is marked 'ok', so a failed run never leaves half-written scores in view.
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { ClickHouse } from '../lib/clickhouse.ts';
+import { chTime } from '../lib/clickhouse.ts';
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { ModelJob, ModelJobResult } from './job.ts';
+
+export interface ModelRunRecord {
+  runId: string;
+  model: string;
+  version: string;
+  status: 'ok' | 'failed';
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  rowsWritten: number;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  error?: string;
+}
+
+export class UnknownModelError extends Error {
+  constructor(name: string, known: string[]) {
+    super(`unknown model '${name}'; known: ${known.join(', ')}, all`);
+  }
+}
+
+export function newRunId(model: string, at = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:T.Z]/g, '').slice(0, 17);
+  return `${model}-${stamp}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+export class ModelRunner extends EventEmitter {
+  private readonly jobs = new Map<string, ModelJob>();
+  private readonly running = new Map<string, Promise<ModelRunRecord>>();
+  private readonly afterRunHooks: Array<(run: ModelRunRecord) => Promise<void>> = [];
+
+  constructor(private readonly deps: { ch: ClickHouse; config: Config; log: Logger }) {
+    super();
+  }
+
+  register(job: ModelJob): this {
+    this.jobs.set(job.name, job);
+    return this;
+  }
+
+  /** Work that must finish before a run counts as done (e.g. reloading in-memory scores). */
+  afterRun(hook: (run: ModelRunRecord) => Promise<void>): this {
+    this.afterRunHooks.push(hook);
+    return this;
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Run one job, or 'all' in dependency order. A job already running is joined, not started twice. */
+  async run(name: string, now = new Date()): Promise<ModelRunRecord[]> {
+    if (name === 'all') {
+      const out: ModelRunRecord[] = [];
+      for (const job of this.ordered()) out.push(await this.runOne(job, now));
+      return out;
+    }
+    const job = this.jobs.get(name);
+    if (!job) throw new UnknownModelError(name, this.names());
+    return [await this.runOne(job, now)];
+  }
+
+  private ordered(): ModelJob[] {
+    const out: ModelJob[] = [];
+    const seen = new Set<string>();
+    const visit = (job: ModelJob) => {
+      if (seen.has(job.name)) return;
+      seen.add(job.name);
+      for (const dep of job.after ?? []) {
+        const d = this.jobs.get(dep);
+        if (d) visit(d);
+      }
+      out.push(job);
+    };
+    for (const job of this.jobs.values()) visit(job);
+    return out;
+  }
+
+  private runOne(job: ModelJob, now: Date): Promise<ModelRunRecord> {
+    const current = this.running.get(job.name);
+    if (current) return current;
+    const p = this.execute(job, now).finally(() => this.running.delete(job.name));
+    this.running.set(job.name, p);
+    return p;
+  }
+
+  private async execute(job: ModelJob, now: Date): Promise<ModelRunRecord> {
+    const { ch, config } = this.deps;
+    const log = this.deps.log.child({ model: job.name });
+    const runId = newRunId(job.name);
+    const started = Date.now();
+    const base = { run_id: runId, model: job.name, version: job.version, started_at: chTime(started) };
+    await ch.insert('model_runs', [{ ...base, status: 'running', finished_at: chTime(started), params: '{}', metrics: '{}', rows_written: 0, error: '' }]);
+    let result: ModelJobResult | null = null;
+    let error: string | undefined;
+    try {
+      result = await job.run({ ch, config, log, runId, now });
+    } catch (err) {
+      error = (err as Error).message || String(err);
+      log.error({ err, runId }, 'model run failed');
+    }
+    const finished = Math.max(Date.now(), started + 1);
+    const record: ModelRunRecord = {
+      runId,
+      model: job.name,
+      version: job.version,
+      status: error === undefined ? 'ok' : 'failed',
+      startedAt: new Date(started).toISOString(),
+      finishedAt: new Date(finished).toISOString(),
+      durationMs: finished - started,
+      rowsWritten: result?.rowsWritten ?? 0,
+      params: result?.params ?? {},
+      metrics: result?.metrics ?? {},
+      ...(error !== undefined ? { error } : {}),
+    };
+    await ch.insert('model_runs', [
+      {
+        ...base,
+        status: record.status,
+        finished_at: chTime(finished),
+        params: JSON.stringify(record.params),
+        metrics: JSON.stringify({ ...record.metrics, duration_ms: record.durationMs }),
+        rows_written: record.rowsWritten,
+        error: error ?? '',
+      },
+    ]);
+    log.info({ runId, status: record.status, durationMs: record.durationMs, rows: record.rowsWritten }, 'model run finished');
+    if (record.status === 'ok') {
+      for (const hook of this.afterRunHooks) {
+        try {
+          await hook(record);
+        } catch (err) {
+          log.error({ err, runId }, 'after-run hook failed');
+        }
+      }
+      this.emit('run', record);
+    }
+    return record;
+  }
+}
+
+/** The latest successful run id of a model, or null when it never ran. */
+export async function latestRunId(ch: ClickHouse, model: string): Promise<string | null> {
+  const rows = await ch.rows<{ run_id: string }>(
+    `SELECT run_id FROM model_runs FINAL WHERE model = {model:String} AND status = 'ok' ORDER BY finished_at DESC, run_id DESC LIMIT 1`,
+    { model },
+  );
+  return rows[0]?.run_id ?? null;
+}

@@ -1,0 +1,22 @@
+// Builders for contract-valid events in tests.
+import crypto from 'node:crypto';
+
+export function purchase(customerId: string, at: Date | string, total: number, opts: { currency?: string; orderId?: string; items?: Array<{ product_id: string; quantity: number; price: number; category?: string }> } = {}) {
+  const ts = typeof at === 'string' ? at : at.toISOString();
+  const items = opts.items ?? [{ product_id: 'p-1', quantity: 1, price: total, category: 'Misc' }];
+  return {
+    event_id: crypto.randomUUID(),
+    type: 'purchase',
+    ts,
+    customer_id: customerId,
+    properties: { order_id: opts.orderId ?? `o-${crypto.randomUUID().slice(0, 8)}`, items, total, currency: opts.currency ?? 'USD' },
+  };
+}
+
+export function event(type: string, who: { customer_id?: string; anonymous_id?: string }, properties: Record<string, unknown> = {}, at: Date | string = new Date()) {
+  return { event_id: crypto.randomUUID(), type, ts: typeof at === 'string' ? at : at.toISOString(), ...who, properties };
+}
+
+export function daysAgo(n: number, from = Date.now()): Date {
+  return new Date(from - n * 86_400_000);
+}
