@@ -1,6 +1,7 @@
 // buildApp(deps) assembles the HTTP surface of whichever roles this process runs; listen() happens in the CLI.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.ts';
+import { ROUTE_MODULES } from './routes.ts';
 
 export interface AppRoles {
   collector?: boolean;
@@ -9,7 +10,8 @@ export interface AppRoles {
 
 export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: true, api: true }): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ name: 'http' }) as FastifyBaseLogger,
+    // Per-request lines only at warn and above; request logs at info drown everything else.
+    loggerInstance: deps.log.child({ name: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }) as FastifyBaseLogger,
     bodyLimit: deps.config.collector.maxBodyBytes,
     trustProxy: true,
     // Events are parsed and checked key by key in the collector; elsewhere strip pollution keys.
@@ -33,12 +35,17 @@ export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: tru
     void reply.code(status).send(body);
   });
 
-  app.get('/health', async () => ({ status: 'ok', clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null }));
+  // Liveness plus how far the transformer is behind the log (0 when this process runs no transformer).
+  app.get('/health', async () => {
+    let lag = 0;
+    if (deps.eventLog && deps.services.has('transformer')) {
+      for (const p of await deps.eventLog.lag(deps.config.topics.events, 'transform')) lag += p.lag;
+    }
+    return { status: 'ok', clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null, transform_lag: lag };
+  });
 
-  if (roles.collector) await app.register((await import('../ingest/collector.routes.ts')).default, { deps });
-  if (roles.api) {
-    await app.register((await import('./customers.routes.ts')).default, { deps });
-    await app.register((await import('./models.routes.ts')).default, { deps });
+  for (const mod of ROUTE_MODULES) {
+    if (roles[mod.role]) await app.register((await mod.load()).default, { deps });
   }
   return app;
 }

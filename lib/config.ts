@@ -15,7 +15,7 @@ export interface Config {
   port: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   clickhouse: { url: string | null; user: string; password: string; database: string };
-  kafka: { brokers: string[]; clientId: string } | null;
+  kafka: { brokers: string[]; clientId: string; idempotent: boolean; sessionTimeoutMs: number; partitions: number } | null;
   topics: { events: string };
   keys: { admin: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
   baseCurrency: string;
@@ -126,7 +126,16 @@ export function loadConfig(env: Env = process.env): Config {
       password: str(env, 'CLICKHOUSE_PASSWORD', ''),
       database: str(env, 'CLICKHOUSE_DATABASE', 'default'),
     },
-    kafka: brokerList.length ? { brokers: brokerList, clientId: str(env, 'KAFKA_CLIENT_ID', 'cvm') } : null,
+    kafka: brokerList.length
+      ? {
+          brokers: brokerList,
+          clientId: str(env, 'KAFKA_CLIENT_ID', 'cvm'),
+          // Off only for librdkafka's mock cluster, which cannot hand out producer ids.
+          idempotent: bool(env, 'KAFKA_IDEMPOTENT', true),
+          sessionTimeoutMs: int(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 1000, 600_000),
+          partitions: int(env, 'KAFKA_PARTITIONS', 12, 1, 10_000),
+        }
+      : null,
     topics: { events: str(env, 'CVM_TOPIC_EVENTS', 'cvm.events.raw') },
     keys: {
       admin: optional(env, 'CVM_ADMIN_KEY'),

@@ -5,7 +5,7 @@ export type { Logger };
 
 export const REDACT_PATHS = [
   'key', '*.key', 'apiKey', '*.apiKey', 'password', '*.password', 'token', '*.token', 'secret', '*.secret',
-  'email', '*.email', '*.*.email', 'phone', '*.phone', '*.*.phone', 'name', 'traits.name', '*.traits.name',
+  'email', '*.email', '*.*.email', 'phone', '*.phone', '*.*.phone', 'traits.name', '*.traits.name', 'customer.name',
   'address', '*.address', '*.*.address', 'ip', '*.ip',
   'req.headers.authorization', 'req.headers["x-cvm-key"]', 'req.headers.cookie',
   'headers.authorization', 'headers["x-cvm-key"]',

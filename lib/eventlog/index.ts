@@ -9,7 +9,14 @@ export * from './types.ts';
 export async function openEventLog(config: Config, log: Logger): Promise<EventLog> {
   if (config.kafka) {
     const { KafkaEventLog } = await import('./kafka.ts');
-    return KafkaEventLog.connect(config.kafka, log);
+    const k = config.kafka;
+    const kafka = await KafkaEventLog.connect(
+      { brokers: k.brokers, clientId: k.clientId, idempotent: k.idempotent, sessionTimeoutMs: k.sessionTimeoutMs, heartbeatIntervalMs: Math.min(1000, k.sessionTimeoutMs / 6) },
+      log,
+    );
+    // Enough partitions for transformers to scale out; brokers that auto-create topics skip this.
+    await kafka.ensureTopic(config.topics.events, k.partitions);
+    return kafka;
   }
   const { EmbeddedEventLog } = await import('./embedded.ts');
   return EmbeddedEventLog.open({

@@ -1,0 +1,50 @@
+// `cvm start`: every role in one process on the embedded engine and log. On an empty store it loads
+// the demo shop, so every screen has something to show.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CliContext } from '../cli.ts';
+import { UserError } from '../cli.ts';
+import { startRuntime, waitForDrain } from '../runtime.ts';
+import { appendDemoHistory, isStoreEmpty, loadCatalogue } from '../../storefront/demo/load.ts';
+import { acquirePidLock } from '../pid-lock.ts';
+
+export async function run(_argv: string[], ctx: CliContext): Promise<number | void> {
+  const { config, log, out } = ctx;
+  if (!config.clickhouse.url) {
+    const holder = acquirePidLock(config.dataDir);
+    if (holder !== null) throw new UserError(`another cvm (pid ${holder}) is running on ${config.dataDir}; stop it or set CVM_DATA_DIR to another directory`);
+  }
+  const rt = await startRuntime(config, log, { collector: true, transformer: true, scheduler: true, api: true });
+  const adminKey = rt.deps.config.keys.admin!;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await rt.close();
+    fs.rmSync(path.join(config.dataDir, 'cvm.pid'), { force: true });
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const url = rt.url!;
+  if (config.demo && (await isStoreEmpty(rt.deps.ch))) {
+    out(`cvm is up at ${url} — loading the demo shop (first run only)…`);
+    const t0 = Date.now();
+    await loadCatalogue(rt.deps.ch);
+    const n = await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 2000, days: 180 });
+    await waitForDrain(rt, 300_000);
+    const runs = await rt.models.run('all');
+    out(`demo loaded: ${n} events, models ${runs.map((r) => `${r.model}:${r.status}`).join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  out('');
+  out(`cvm is running (embedded: chDB + durable log in ${config.dataDir})`);
+  out(`  health          ${url}/health`);
+  out(`  customer (RFM)  curl -H 'Authorization: Bearer ${adminKey}' ${url}/v1/customers/C00001`);
+  out(`  run a model     curl -X POST -H 'Authorization: Bearer ${adminKey}' ${url}/v1/models/rfm/run`);
+  out(`  collector       POST ${url}/v1/batch   (write key ${config.keys.demoWrite})`);
+  out(`  admin key       ${adminKey}${config.keys.admin ? '' : `   (kept in ${path.join(config.dataDir, 'admin.key')})`}`);
+  out('Press Ctrl+C to stop.');
+  await new Promise(() => {});
+}
