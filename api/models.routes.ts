@@ -7,17 +7,25 @@ import { UnknownModelError } from '../models/runner.ts';
 export default async function modelsRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
   const { deps } = opts;
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/run', { preHandler: requireRole(deps, 'admin') }, async (req, reply) => {
+  app.post<{ Params: { name: string }; Querystring: { as_of?: string } }>(
+    '/v1/models/:name/run',
+    {
+      preHandler: requireRole(deps, 'admin'),
+      schema: { querystring: { type: 'object', properties: { as_of: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } } } },
+    },
+    async (req, reply) => {
     if (!deps.models) return reply.code(503).send({ error: 'no_scheduler', message: 'this process does not run model jobs; call the scheduler role' });
     try {
-      const runs = await deps.models.run(req.params.name);
+      const now = req.query.as_of ? new Date(`${req.query.as_of}T23:59:59.999Z`) : new Date();
+      const runs = await deps.models.run(req.params.name, now);
       const failed = runs.some((r) => r.status !== 'ok');
       return reply.code(failed ? 500 : 200).send({ runs });
     } catch (err) {
       if (err instanceof UnknownModelError) return reply.code(404).send({ error: 'unknown_model', field: 'name', message: err.message });
       throw err;
     }
-  });
+    },
+  );
 
   app.get<{ Querystring: { model?: string; limit?: number } }>(
     '/v1/models/runs',

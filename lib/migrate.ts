@@ -50,7 +50,7 @@ export async function migrate(ch: ClickHouse, log?: Logger): Promise<number[]> {
     for (const statement of m.statements) await ch.exec(statement);
     await ch.insert('schema_migrations', [{ version: m.version, name: m.name, checksum: m.checksum }]);
     applied.push(m.version);
-    log?.info({ version: m.version, name: m.name }, 'migration applied');
+    log?.info({ version: m.version, migration: m.name }, 'migration applied');
   }
   return applied;
 }

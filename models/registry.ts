@@ -1,7 +1,8 @@
 // The model jobs cvm runs. The scheduler and `cvm models run` both take them from here.
 import type { ModelJob } from './job.ts';
 import { rfmJob } from './rfm/rfm.job.ts';
+import { clvJob } from './clv/clv.job.ts';
 
 export async function modelJobs(): Promise<ModelJob[]> {
-  return [rfmJob];
+  return [rfmJob, clvJob];
 }

@@ -1,4 +1,5 @@
 // `cvm models run NAME`: runs model jobs on a stopped store (or a ClickHouse server).
+import { parseArgs } from 'node:util';
 import type { CliContext } from '../cli.ts';
 import { UserError } from '../cli.ts';
 import { openStore } from '../runtime.ts';
@@ -7,8 +8,15 @@ import { ModelRunner, UnknownModelError } from '../../models/runner.ts';
 import { modelJobs } from '../../models/registry.ts';
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const name = argv[0];
-  if (!name) throw new UserError('name a model: cvm models run rfm|clv|churn|recs|all');
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'as-of': { type: 'string' } } });
+  const name = positionals[0];
+  if (!name) throw new UserError('name a model: cvm models run rfm|clv|churn|recs|all [--as-of YYYY-MM-DD]');
+  // Scoring "as of" a past day, for history imported from an old export; default now.
+  let now = new Date();
+  if (values['as-of'] !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(values['as-of'])) throw new UserError(`--as-of must be YYYY-MM-DD, got '${values['as-of']}'`);
+    now = new Date(`${values['as-of']}T23:59:59.999Z`);
+  }
   refuseIfHeld(
     ctx.config,
     `models run ${name}`,
@@ -20,7 +28,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     for (const job of await modelJobs()) runner.register(job);
     let runs;
     try {
-      runs = await runner.run(name);
+      runs = await runner.run(name, now);
     } catch (err) {
       if (err instanceof UnknownModelError) throw new UserError(err.message);
       throw err;
