@@ -69,6 +69,9 @@ export async function scoreCacheFor(deps: { ch: ClickHouse; log: Logger; service
     await cache.refresh();
     const c = cache;
     deps.models?.afterRun((r) => c.refresh(r.model));
+    // Runs made by another process (the scheduler role) show up within a poll.
+    const timer = setInterval(() => void c.refresh().catch((err) => deps.log.warn({ err }, 'score refresh failed')), 30_000);
+    timer.unref();
   }
   return cache;
 }
