@@ -9,6 +9,7 @@ export interface RouteModule {
 
 export const ROUTE_MODULES: RouteModule[] = [
   { role: 'collector', load: () => import('../ingest/collector.routes.ts') },
+  { role: 'collector', load: () => import('../ingest/snippet.routes.ts') },
   { role: 'api', load: () => import('./customers.routes.ts') },
   { role: 'api', load: () => import('./models.routes.ts') },
 ];

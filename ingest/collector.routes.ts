@@ -60,6 +60,8 @@ export default async function collectorRoutes(app: FastifyInstance, opts: { deps
       reply.header('Access-Control-Allow-Origin', origin);
       reply.header('Access-Control-Allow-Credentials', 'false');
       reply.header('Vary', 'Origin');
+      // Lets the snippet honour Retry-After on 429/503.
+      reply.header('Access-Control-Expose-Headers', 'Retry-After');
     }
   });
 
