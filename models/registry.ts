@@ -2,7 +2,8 @@
 import type { ModelJob } from './job.ts';
 import { rfmJob } from './rfm/rfm.job.ts';
 import { clvJob } from './clv/clv.job.ts';
+import { churnJob } from './churn/churn.job.ts';
 
 export async function modelJobs(): Promise<ModelJob[]> {
-  return [rfmJob, clvJob];
+  return [rfmJob, clvJob, churnJob];
 }
