@@ -3,7 +3,8 @@ import type { ModelJob } from './job.ts';
 import { rfmJob } from './rfm/rfm.job.ts';
 import { clvJob } from './clv/clv.job.ts';
 import { churnJob } from './churn/churn.job.ts';
+import { recsJob } from './recs/recs.job.ts';
 
 export async function modelJobs(): Promise<ModelJob[]> {
-  return [rfmJob, clvJob, churnJob];
+  return [rfmJob, clvJob, churnJob, recsJob];
 }
