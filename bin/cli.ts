@@ -28,7 +28,16 @@ const COMMANDS: Record<string, CommandEntry> = {
   'churn evaluate': { summary: 'backtest churn models on a transaction file', load: () => import('../models/churn/churn-evaluate.command.ts') },
   'recs evaluate': { summary: 'offline evaluation of recommenders on an interaction file', load: () => import('../models/recs/recs-evaluate.command.ts') },
   'import transactions': { summary: 'back-fill purchase history from a shop export', load: () => import('./commands/import-transactions.ts') },
+  'import products': { summary: 'import products FILE — load or update the shop catalogue from a CSV', load: () => import('./commands/import-products.ts') },
+  'demo traffic': { summary: 'demo traffic --visitors N --days D [--url URL] — simulated shoppers through the shop and collector', load: () => import('./commands/demo-traffic.ts') },
+  rejects: { summary: 'rejects list|replay — inspect the dead letter and replay rejects after a fix', load: () => import('./commands/rejects.ts') },
+  'fx import': { summary: 'fx import rates.csv — load daily exchange rates (day,currency,rate[,base])', load: () => import('./commands/fx.ts') },
+  'customers merge': { summary: 'customers merge FROM INTO | --undo ID | --list — one person, two customer ids', load: () => import('./commands/customers-merge.ts') },
+  'dashboards export-grafana': { summary: 'dashboards export-grafana [--out DIR] [--lang en|zh-CN] [--ui-url URL] — panel files as Grafana dashboards', load: () => import('../dashboards/export-grafana.command.ts') },
   bench: { summary: 'run the benchmarks', load: () => import('../bench/run.ts') },
+  'keys create': { summary: 'keys create --role storefront|analyst|admin|write [--name N] [--site S --origins a,b] — print a new API key once', load: () => import('./commands/keys.ts').then((m) => m.create) },
+  'keys list': { summary: 'list API keys (never the keys themselves)', load: () => import('./commands/keys.ts').then((m) => m.list) },
+  'keys revoke': { summary: 'keys revoke KEY_ID — revoke an API key', load: () => import('./commands/keys.ts').then((m) => m.revoke) },
 };
 
 function usage(): string {

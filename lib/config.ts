@@ -19,6 +19,8 @@ export interface Config {
   topics: { events: string };
   keys: { admin: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
   baseCurrency: string;
+  /** Collector the shop's back end sends its events to where this process runs no collector (distributed api role). */
+  collectorUrl: string | null;
   demo: boolean;
   encryptionKey: string | null;
   schedules: { rfm: string; clv: string; churn: string; recs: string };
@@ -31,6 +33,16 @@ export interface Config {
   log: { retentionHours: number; maxBytes: number };
   collector: { maxBatchEvents: number; maxBodyBytes: number; rateLimitPerMinute: number };
   transform: { batchMax: number; flushMs: number };
+  api: {
+    /** Browser origins allowed to call the secret-key API (dashboards on another host); empty = same origin only. */
+    corsOrigins: string[];
+    /** Requests per minute per secret key (token bucket). */
+    rateLimitPerMinute: number;
+    /** Limits of POST /v1/query, enforced by ClickHouse itself. */
+    queryMaxRows: number;
+    queryMaxSeconds: number;
+    queryMaxMemoryBytes: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -101,6 +113,21 @@ function currency(env: Env, name: string, def: string): string {
   return v;
 }
 
+function origins(env: Env, name: string): string[] {
+  const list = str(env, name, '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const o of list) {
+    if (o === '*') continue;
+    let u: URL | null = null;
+    try {
+      u = new URL(o);
+    } catch {
+      u = null;
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== o) throw new ConfigError(name, 'a comma-separated list of origins such as https://admin.example.com (scheme://host[:port], no path), or *', o);
+  }
+  return list;
+}
+
 function encryptionKey(env: Env): string | null {
   const v = optional(env, 'CVM_ENCRYPTION_KEY');
   if (v === null) return null;
@@ -144,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
       demoOrigins: str(env, 'CVM_DEMO_ORIGINS', '*').split(',').map((s) => s.trim()).filter(Boolean),
     },
     baseCurrency: currency(env, 'CVM_BASE_CURRENCY', 'USD'),
+    collectorUrl: url(env, 'CVM_COLLECTOR_URL'),
     demo: bool(env, 'CVM_DEMO', true),
     encryptionKey: encryptionKey(env),
     schedules: {
@@ -170,6 +198,13 @@ export function loadConfig(env: Env = process.env): Config {
     transform: {
       batchMax: int(env, 'CVM_TRANSFORM_BATCH_MAX', 5000, 1, 1_000_000),
       flushMs: int(env, 'CVM_TRANSFORM_FLUSH_MS', 1000, 10, 60_000),
+    },
+    api: {
+      corsOrigins: origins(env, 'CVM_API_CORS_ORIGINS'),
+      rateLimitPerMinute: int(env, 'CVM_API_RATE_LIMIT_PER_MINUTE', 12_000, 1, 100_000_000),
+      queryMaxRows: int(env, 'CVM_QUERY_MAX_ROWS', 100_000, 1, 100_000_000),
+      queryMaxSeconds: int(env, 'CVM_QUERY_MAX_SECONDS', 30, 1, 3600),
+      queryMaxMemoryBytes: int(env, 'CVM_QUERY_MAX_MEMORY_BYTES', 2 * 1024 ** 3, 16 * 1024 ** 2, Number.MAX_SAFE_INTEGER),
     },
   };
 }

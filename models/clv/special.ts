@@ -41,12 +41,18 @@ function hyp2f1Series(a: number, b: number, c: number, z: number): number {
     term *= ratio;
     sum += term;
     if (term === 0) return sum;
-    // Once the ratio is below 1 and past the Pochhammer start-up, later ratios never exceed
-    // max(|ratio|, z) (they tend to z monotonically), so the tail is a geometric series at most.
-    const rho = Math.max(Math.abs(ratio), z);
-    if (rho < 1 && n > Math.abs(c) + 2) {
-      const tail = (Math.abs(term) * rho) / (1 - rho);
-      if (tail <= EPS * Math.abs(sum)) return sum;
+    // Tail bound: for m > n, ratio_m = z · (a+m)/(m+1) · (b+m)/(c+m) (or with a and b swapped), and each
+    // factor is monotone in m towards 1, so it is at most max(1, its value at m = n+1). When that bound
+    // rho is below 1 the tail is at most a geometric series. This holds from the first terms on, which
+    // matters for fits with huge b and c (a degenerate BG/NBD), where waiting for n > c never ends.
+    const m = n + 1;
+    if (a + m > 0 && b + m > 0 && c + m > 0) {
+      const up = (x: number) => Math.max(1, x);
+      const rho = z * Math.min(up((a + m) / (m + 1)) * up((b + m) / (c + m)), up((b + m) / (m + 1)) * up((a + m) / (c + m)));
+      if (rho < 1) {
+        const tail = (Math.abs(term) * rho) / (1 - rho);
+        if (tail <= EPS * Math.abs(sum)) return sum;
+      }
     }
   }
   throw new Error(`hyp2f1(${a}, ${b}; ${c}; ${z}) did not converge in ${MAX_TERMS} terms`);

@@ -18,7 +18,7 @@ export const MARKETS: Market[] = [
   { country: 'CA', currency: 'CAD', locale: 'en-CA', weight: 6 },
 ];
 
-const USER_AGENTS: Array<[string, number]> = [
+export const USER_AGENTS: Array<[string, number]> = [
   ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', 30],
   ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15', 15],
   ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1', 25],
@@ -27,9 +27,9 @@ const USER_AGENTS: Array<[string, number]> = [
   ['Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', 4],
 ];
 
-const FIRST = ['Alex', 'Sam', 'Mia', 'Leo', 'Emma', 'Noah', 'Yuki', 'Wei', 'Lena', 'Hugo', 'Chloe', 'Jack', 'Li', 'Sofia', 'Ben', 'Aiko'];
-const LAST = ['Smith', 'Müller', 'Martin', 'Wang', 'Tanaka', 'Brown', 'Dubois', 'Chen', 'Taylor', 'Schmidt', 'Lee', 'Wilson'];
-const ZERO_RESULT_QUERIES = ['gift card', 'unicorn lamp', 'drone', 'kimono', 'laptop bag xl', 'vegan leather boots'];
+export const FIRST = ['Alex', 'Sam', 'Mia', 'Leo', 'Emma', 'Noah', 'Yuki', 'Wei', 'Lena', 'Hugo', 'Chloe', 'Jack', 'Li', 'Sofia', 'Ben', 'Aiko'];
+export const LAST = ['Smith', 'Müller', 'Martin', 'Wang', 'Tanaka', 'Brown', 'Dubois', 'Chen', 'Taylor', 'Schmidt', 'Lee', 'Wilson'];
+export const ZERO_RESULT_QUERIES = ['gift card', 'unicorn lamp', 'drone', 'kimono', 'laptop bag xl', 'vegan leather boots'];
 
 export interface DemoEvent {
   event: Record<string, unknown>;
@@ -125,8 +125,14 @@ export function generateHistory(catalogue: DemoProduct[], opts: HistoryOptions):
     return { t, cart, sessionId: sid };
   };
 
+  // Each customer's own spending level (Gamma-Gamma's latent mean spend): some buy one of a thing, others
+  // several. Drawn from a separate stream, so the rest of the history is the same for a given seed.
+  const spendRnd = new Random((opts.seed ?? 42) + 7919);
+  const spendLevel = new Map<string, number>();
   const purchase = (v: Visitor, t: number, cart: DemoProduct[], sid: string) => {
-    const items = cart.map((p) => ({ product_id: p.product_id, quantity: rnd.chance(0.15) ? 2 : 1, price: localPrice(p.price, v.market.currency), category: p.category }));
+    let level = spendLevel.get(v.customerId ?? '');
+    if (level === undefined) spendLevel.set(v.customerId ?? '', (level = spendRnd.gamma(1.5, 1)));
+    const items = cart.map((p) => ({ product_id: p.product_id, quantity: Math.max(1, Math.round(level * (rnd.chance(0.15) ? 2 : 1))), price: localPrice(p.price, v.market.currency), category: p.category }));
     const total = Math.round(items.reduce((s, i) => s + i.quantity * i.price, 0) * 100) / 100;
     const orderId = `O${rnd.uuid().slice(0, 8).toUpperCase()}`;
     emit(v, t + 2000, 'purchase', { order_id: orderId, items, total, currency: v.market.currency }, {}, sid, '/checkout/done');

@@ -21,7 +21,7 @@ export async function loadCatalogue(ch: ClickHouse): Promise<number> {
   const products = demoCatalogue();
   await ch.insert(
     'products',
-    products.map((p) => ({ product_id: p.product_id, title: p.title, category: p.category, price: p.price, currency: p.currency, stock: p.stock, listed: p.listed })),
+    products.map((p) => ({ product_id: p.product_id, title: p.title, description: p.description, category: p.category, tags: p.tags, price: p.price, currency: p.currency, stock: p.stock, listed: p.listed })),
   );
   return products.length;
 }

@@ -1,0 +1,136 @@
+// The shop's services, built once per process and shared by its route modules (deps.services 'shop').
+import type { AppDeps } from '../api/deps.ts';
+import { recsStore } from '../api/recommendations.routes.ts';
+import { chTime } from '../lib/clickhouse.ts';
+import { FxTable } from '../transform/fx.ts';
+import { Carts } from './cart.store.ts';
+import { Catalogue, type Product } from './catalogue.ts';
+import { Money } from './currency.ts';
+import { Members } from './members.store.ts';
+import { OrderBook } from './orders.store.ts';
+import type { ProductInput } from './products-csv.ts';
+import { ClientSink, EventLogSink, type ShopEventSink } from './shop-events.ts';
+import { ShopRecs } from './shop-recs.ts';
+import { memberCartId } from './visitor.ts';
+import type { Logger } from '../lib/logger.ts';
+
+export const SHOP_SERVICE = 'shop';
+
+export interface Shop {
+  catalogue: Catalogue;
+  members: Members;
+  carts: Carts;
+  orders: OrderBook;
+  money: Money;
+  recs: ShopRecs;
+  sink: ShopEventSink;
+  log: Logger;
+  /** Upserts products (an import) between checkouts; their stock becomes the imported count. */
+  importProducts(products: ProductInput[]): Promise<number>;
+  /** Re-reads the catalogue when products rows were written by someone else (demo load, CLI import). */
+  refreshCatalogue(force?: boolean): Promise<boolean>;
+  /** Erasure: forgets a customer's account, sessions and cart held in memory. */
+  forgetCustomer(customerId: string): void;
+  close(): Promise<void>;
+}
+
+/** Writes products rows; `stampMs` orders them against the stock deltas in order_events. */
+export async function writeProducts(deps: Pick<AppDeps, 'ch'>, products: ProductInput[], stampMs: number): Promise<Product[]> {
+  const rows = products.map((p) => ({ ...p, updated_at: chTime(stampMs) }));
+  for (let i = 0; i < rows.length; i += 10_000) await deps.ch.insert('products', rows.slice(i, i + 10_000));
+  return products.map((p) => ({ ...p, updated_ms: stampMs }));
+}
+
+async function productsVersion(deps: Pick<AppDeps, 'ch'>): Promise<string> {
+  const [r] = await deps.ch.rows<{ v: string }>("SELECT concat(toString(count()), '/', toString(max(updated_at))) AS v FROM products");
+  return r?.v ?? '';
+}
+
+function sinkFor(deps: AppDeps, log: Logger): ShopEventSink {
+  if (deps.eventLog) return new EventLogSink(deps.eventLog, deps.config);
+  // No collector in this process (the distributed api role): send to the collector over HTTP like any
+  // shop back end would, at CVM_COLLECTOR_URL (the gateway), else at this server's own address.
+  const host = deps.config.collectorUrl ?? `http://${deps.config.host === '0.0.0.0' ? '127.0.0.1' : deps.config.host}:${deps.config.port}`;
+  if (!deps.config.collectorUrl) log.warn({ host }, 'this process has no event log and CVM_COLLECTOR_URL is not set; shop events go to this server');
+  return new ClientSink(host, deps.config.keys.demoWrite, log);
+}
+
+async function buildShop(deps: AppDeps): Promise<Shop> {
+  const log = deps.log.child({ name: 'shop' });
+  const money = new Money(await FxTable.load(deps.ch), deps.config.baseCurrency);
+  const catalogue = await Catalogue.load(deps.ch);
+  const members = await Members.load(deps.ch);
+  const carts = await Carts.load(deps.ch, log);
+  const sink = sinkFor(deps, log);
+  const orders = (await OrderBook.load(deps.ch, catalogue, money, sink, log)).start();
+  let store = null;
+  try {
+    store = await recsStore(deps);
+    store.watch({ ch: deps.ch, models: deps.models });
+  } catch (err) {
+    log.error({ err }, 'recommendations unavailable; shelves stay empty');
+  }
+  const recs = new ShopRecs(store, catalogue);
+
+  // Rates change daily; a fresh table every ten minutes is plenty.
+  const fxTimer = setInterval(() => void FxTable.load(deps.ch).then((t) => money.setTable(t)).catch((err) => log.warn({ err }, 'fx reload failed')), 600_000);
+  fxTimer.unref();
+
+  // Products written by others (the demo loader at first start, `cvm import products` against a
+  // ClickHouse server) show up within seconds. The reload runs in the order writer, when memory and
+  // ClickHouse agree, so the recomputed stock is exact.
+  let seen = await productsVersion(deps);
+  const refreshCatalogue = async (force = false): Promise<boolean> => {
+    const v = await productsVersion(deps);
+    if (!force && v === seen) return false;
+    await orders.exclusive(async () => {
+      catalogue.replace((await Catalogue.load(deps.ch)).all());
+      seen = await productsVersion(deps);
+    });
+    log.info({ products: catalogue.size() }, 'catalogue reloaded');
+    return true;
+  };
+  const catalogueTimer = setInterval(() => void refreshCatalogue().catch((err) => log.warn({ err }, 'catalogue refresh failed')), 5000);
+  catalogueTimer.unref();
+
+  // Events of transitions recorded just before a crash.
+  orders.reconcile().catch((err) => log.warn({ err }, 'shop event reconcile failed'));
+  log.info({ products: catalogue.size(), members: members.count(), orders: orders.count(), events: sink.kind }, 'shop ready');
+
+  let closed: Promise<void> | null = null;
+  return {
+    catalogue, members, carts, orders, money, recs, sink, log, refreshCatalogue,
+    forgetCustomer(customerId) {
+      members.forget(customerId);
+      carts.clear(memberCartId(customerId));
+    },
+    importProducts(products) {
+      return orders.exclusive(async () => {
+        const written = await writeProducts(deps, products, orders.nextStamp());
+        catalogue.upsert(written);
+        seen = await productsVersion(deps);
+        return written.length;
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        clearInterval(fxTimer);
+        clearInterval(catalogueTimer);
+        await orders.close();
+        await carts.close();
+        await sink.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** The process's shop, built on first use. */
+export function shopFor(deps: AppDeps): Promise<Shop> {
+  let p = deps.services.get(SHOP_SERVICE) as Promise<Shop> | undefined;
+  if (!p) {
+    p = buildShop(deps);
+    deps.services.set(SHOP_SERVICE, p);
+  }
+  return p;
+}
