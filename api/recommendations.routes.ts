@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RecsStore, newListId } from '../models/recs/store.ts';
 import type { AppDeps } from './deps.ts';
+import { requireRole } from './auth.ts';
 
 export const RECS_SERVICE = 'recs';
 const MAX_ID = 256;
@@ -91,7 +92,7 @@ export default async function recommendationsRoutes(app: FastifyInstance, opts: 
   const unwatch = store.watch({ ch: deps.ch, models: deps.models, pollMs: opts.pollMs });
   app.addHook('onClose', async () => unwatch());
 
-  app.get('/v1/recommendations', async (req, reply) => {
+  app.get('/v1/recommendations', { preHandler: requireRole(deps, 'storefront', 'analyst') }, async (req, reply) => {
     let q;
     try {
       q = parseRecommendQuery(req.query as Query);
@@ -103,7 +104,7 @@ export default async function recommendationsRoutes(app: FastifyInstance, opts: 
   });
 
   const productRoute = (suffix: string, pick: (id: string, limit: number) => ReturnType<RecsStore['similar']>) =>
-    app.get<{ Params: { id: string } }>(`/v1/products/:id/${suffix}`, async (req, reply) => {
+    app.get<{ Params: { id: string } }>(`/v1/products/:id/${suffix}`, { preHandler: requireRole(deps, 'storefront', 'analyst') }, async (req, reply) => {
       let limit;
       let productId;
       try {

@@ -23,7 +23,8 @@ import { DAY, shopRows, syntheticShop } from './fixtures/recs/synthetic-shop.ts'
 const shop = syntheticShop(1);
 const log = initLogging({ level: 'silent' });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvm-'));
-const config = testConfig({ CVM_DATA_DIR: dataDir });
+const ADMIN = 'sk_admin_recs_test';
+const config = testConfig({ CVM_DATA_DIR: dataDir, CVM_ADMIN_KEY: ADMIN });
 let ch: ClickHouse;
 let runner: ModelRunner;
 let runId: string;
@@ -242,14 +243,16 @@ describe('recommendation routes', () => {
     const store = deps.services.get('recs') as RecsStore;
     expect(store).toBeInstanceOf(RecsStore);
 
-    const ok = await app.inject({ method: 'GET', url: '/v1/recommendations?customer_id=c3&limit=5' });
+    const anonymous = await app.inject({ method: 'GET', url: '/v1/recommendations?customer_id=c3' });
+    expect(anonymous.statusCode).toBe(401);
+    const ok = await app.inject({ method: 'GET', url: '/v1/recommendations?customer_id=c3&limit=5', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ok.statusCode).toBe(200);
     const body = ok.json() as { items: Array<{ product_id: string; score: number; reason: string }>; list_id: string };
     expect(body.items).toHaveLength(5);
     expect(body.list_id.startsWith(`${store.runId}.`)).toBe(true);
     expect(Object.keys(body.items[0]!)).toEqual(['product_id', 'score', 'reason']);
 
-    const ctx = await app.inject({ method: 'GET', url: '/v1/recommendations?anonymous_id=new-visitor&context_product=mug-1&cart=tea-1,tea-2&limit=8' });
+    const ctx = await app.inject({ method: 'GET', url: '/v1/recommendations?anonymous_id=new-visitor&context_product=mug-1&cart=tea-1,tea-2&limit=8', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ctx.statusCode).toBe(200);
     const items = (ctx.json() as typeof body).items;
     for (const x of ['mug-1', 'tea-1', 'tea-2']) expect(items.map((i) => i.product_id)).not.toContain(x);
@@ -264,19 +267,19 @@ describe('recommendation routes', () => {
       ['/v1/recommendations?customer_id=c1&customer_id=c2', /more than once/],
       ['/v1/products/mug-1/similar?limit=100', /limit/],
     ] as const) {
-      const r = await app.inject({ method: 'GET', url });
+      const r = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } });
       expect(r.statusCode, url).toBe(400);
       expect(r.json(), url).toMatchObject({ error: 'bad_request', message: expect.stringMatching(msg) });
     }
 
-    const bt = await app.inject({ method: 'GET', url: '/v1/products/tea-1/bought-together?limit=3' });
+    const bt = await app.inject({ method: 'GET', url: '/v1/products/tea-1/bought-together?limit=3', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(bt.statusCode).toBe(200);
     const btItems = (bt.json() as typeof body).items;
     expect(btItems.length).toBeGreaterThan(0);
     expect(btItems.every((i) => i.reason === 'bought_with:tea-1')).toBe(true);
-    const sim = await app.inject({ method: 'GET', url: '/v1/products/tea-1/similar' });
+    const sim = await app.inject({ method: 'GET', url: '/v1/products/tea-1/similar', headers: { authorization: `Bearer ${ADMIN}` } });
     expect((sim.json() as typeof body).items.length).toBeGreaterThan(0);
-    const none = await app.inject({ method: 'GET', url: '/v1/products/no-such-product/bought-together' });
+    const none = await app.inject({ method: 'GET', url: '/v1/products/no-such-product/bought-together', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(none.json()).toMatchObject({ items: [] });
 
     // A finished run makes the store reload by itself.
