@@ -7,6 +7,7 @@ import { UserError } from '../cli.ts';
 import { startRuntime, waitForDrain } from '../runtime.ts';
 import { appendDemoHistory, isStoreEmpty, loadCatalogue } from '../../storefront/demo/load.ts';
 import { acquirePidLock } from '../pid-lock.ts';
+import { simulateTraffic } from '../../storefront/demo/traffic.ts';
 
 export async function run(_argv: string[], ctx: CliContext): Promise<number | void> {
   const { config, log, out } = ctx;
@@ -37,12 +38,20 @@ export async function run(_argv: string[], ctx: CliContext): Promise<number | vo
     await waitForDrain(rt, 300_000);
     const runs = await rt.models.run('all');
     out(`demo loaded: ${n} events, models ${runs.map((r) => `${r.model}:${r.status}`).join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // Then live visitors through the real shop and collector, so members, orders in every state and
+    // recommendation impressions and clicks exist too. In the background: the API is already usable.
+    void simulateTraffic({ url, adminKey, writeKey: config.keys.demoWrite, visitors: 100, days: 14 })
+      .then((r) => log.info({ traffic: r }, 'demo traffic done'))
+      .catch((err) => log.warn({ err }, 'demo traffic failed'));
   }
   out('');
   out(`cvm is running (embedded: chDB + durable log in ${config.dataDir})`);
   out(`  health          ${url}/health`);
   out(`  customer (RFM)  curl -H 'Authorization: Bearer ${adminKey}' ${url}/v1/customers/C00001`);
   out(`  run a model     curl -X POST -H 'Authorization: Bearer ${adminKey}' ${url}/v1/models/rfm/run`);
+  out(`  demo shop       ${url}/shop`);
+  out(`  dashboards      ${url}/dashboards   (sign in with the admin key)`);
+  out(`  API docs        ${url}/docs`);
   out(`  collector       POST ${url}/v1/batch   (write key ${config.keys.demoWrite})`);
   out(`  admin key       ${adminKey}${config.keys.admin ? '' : `   (kept in ${path.join(config.dataDir, 'admin.key')})`}`);
   out('Press Ctrl+C to stop.');
