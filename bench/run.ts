@@ -9,6 +9,9 @@ import { formatRows, type BenchModule, type BenchRow } from './harness.ts';
 
 export const BENCHES: Record<string, () => Promise<{ default: BenchModule }>> = {
   ingest: () => import('./ingest.bench.ts'),
+  api: () => import('./api.bench.ts'),
+  transform: () => import('./transform.bench.ts'),
+  dashboards: () => import('./dashboards.bench.ts'),
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -44,20 +44,45 @@ export async function connectClickHouse(config: Config): Promise<ClickHouse> {
   return wrap(client, mode);
 }
 
+/**
+ * chDB keeps settings passed with one query for every later query of the process (measured: after an
+ * insert with insert_deduplication_token, later inserts without one reused it and were silently dropped
+ * as duplicates). So in embedded mode every call passes every setting any call has ever set, at its
+ * default unless the call sets it. readonly cannot be reset once set: put it in the query's SETTINGS clause.
+ */
+class StickySettings {
+  private readonly defaults = new Map<string, string>();
+  constructor(private readonly client: ClickHouseClient) {}
+
+  async with(settings: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if ('readonly' in settings) throw new Error("embedded ClickHouse: pass readonly in the query's SETTINGS clause, not as a per-query setting");
+    for (const name of Object.keys(settings)) {
+      if (this.defaults.has(name)) continue;
+      const rs = await this.client.query({ query: 'SELECT default FROM system.settings WHERE name = {name:String}', query_params: { name }, format: 'JSONEachRow' });
+      const [row] = (await rs.json()) as Array<{ default: string }>;
+      if (!row) throw new Error(`unknown ClickHouse setting ${name}`);
+      this.defaults.set(name, row.default);
+    }
+    return { ...Object.fromEntries(this.defaults), ...settings };
+  }
+}
+
 function wrap(client: ClickHouseClient, mode: ClickHouse['mode']): ClickHouse {
+  const sticky = mode === 'embedded' ? new StickySettings(client) : null;
+  const settingsFor = async (settings: Record<string, unknown>) => (sticky ? sticky.with(settings) : settings) as never;
   return {
     client,
     mode,
     async rows<T>(query: string, params: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) {
-      const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings as never });
+      const rs = await client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: await settingsFor(settings) });
       return (await rs.json()) as T[];
     },
     async exec(query, params = {}, settings = {}) {
-      await client.command({ query, query_params: params, clickhouse_settings: settings as never });
+      await client.command({ query, query_params: params, clickhouse_settings: await settingsFor(settings) });
     },
     async insert(table, values, settings = {}) {
       if (values.length === 0) return;
-      await client.insert({ table, values: values as object[], format: 'JSONEachRow', clickhouse_settings: settings as never });
+      await client.insert({ table, values: values as object[], format: 'JSONEachRow', clickhouse_settings: await settingsFor(settings) });
     },
     close: () => client.close(),
   };
