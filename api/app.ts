@@ -2,6 +2,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { ROUTE_MODULES } from './routes.ts';
+import { requireRole } from './auth.ts';
+import { installApiCors, installSecurityHeaders } from './http-hardening.ts';
+import { installRequestMetrics } from './metrics.ts';
+import { registerDocs } from './openapi.ts';
+import { RouteRegistry, hoistRoleGuard } from './route-registry.ts';
+import { closeApiServices, installApiServices } from './services.ts';
+import fs from 'node:fs';
+
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface AppRoles {
   collector?: boolean;
@@ -18,6 +27,19 @@ export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: tru
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
   });
+
+  // Keys, PII cipher, segments and metrics before any route module: the collector reads 'writeKeys' at registration.
+  const services = await installApiServices(deps);
+  app.addHook('onClose', async () => closeApiServices(deps));
+  const registry = new RouteRegistry();
+  app.decorate('cvmRoutes', registry);
+  app.addHook('onRoute', (route) => {
+    registry.add(route);
+    hoistRoleGuard(route);
+  });
+  installSecurityHeaders(app);
+  installApiCors(app, deps.config);
+  installRequestMetrics(app, services.metrics);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -44,8 +66,16 @@ export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: tru
     return { status: 'ok', clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null, transform_lag: lag };
   });
 
+  app.get('/metrics', { preHandler: requireRole(deps, 'analyst'), schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'] } }, async (_req, reply) =>
+    reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8').send(await services.metrics.render(deps)),
+  );
+  registerDocs(app, VERSION);
+
   for (const mod of ROUTE_MODULES) {
-    if (roles[mod.role]) await app.register((await mod.load()).default, { deps });
+    if (!roles[mod.role]) continue;
+    registry.origin = mod.role;
+    await app.register((await mod.load()).default, { deps });
   }
+  registry.origin = 'app';
   return app;
 }

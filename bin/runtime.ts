@@ -11,11 +11,13 @@ import { connectClickHouse, type ClickHouse } from '../lib/clickhouse.ts';
 import { migrate } from '../lib/migrate.ts';
 import { openEventLog, type Consumer, type EventLog } from '../lib/eventlog/index.ts';
 import { ModelRunner } from '../models/runner.ts';
+import { JobLockedError } from '../models/lock.ts';
 import { modelJobs } from '../models/registry.ts';
 import { EventsTransformer } from '../transform/events.consumer.ts';
 import { seedDefaultRates } from '../transform/fx.ts';
 import { buildApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
+import { installApiServices } from '../api/services.ts';
 
 export interface Roles {
   collector: boolean;
@@ -61,11 +63,13 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   for (const job of await modelJobs()) models.register(job);
 
   const deps: AppDeps = { config, ch, log, services: new Map(), models, ...(eventLog ? { eventLog } : {}) };
+  // Keys, the PII cipher (CVM_ENCRYPTION_KEY), segment hooks on the runner, metrics: before any role starts.
+  const api = await installApiServices(deps);
 
   let transformer: EventsTransformer | null = null;
   let consumer: Consumer | null = null;
   if (roles.transformer && eventLog) {
-    transformer = new EventsTransformer({ ch, config, log: log.child({ name: 'transform' }) });
+    transformer = new EventsTransformer({ ch, config, log: log.child({ name: 'transform' }), protectTraits: api.pii.protectTraits });
     deps.services.set('transformer', transformer);
     consumer = await transformer.start(eventLog);
   }
@@ -74,22 +78,28 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   if (roles.scheduler) {
     for (const [name, expr] of Object.entries(config.schedules)) {
       if (expr === 'off' || !models.names().includes(name)) continue;
-      tasks.push(cron.schedule(expr, () => void models.run(name).catch((err) => log.error({ err, model: name }, 'scheduled run failed'))));
+      tasks.push(
+        cron.schedule(expr, () =>
+          void models.run(name).catch((err) => {
+            // Another scheduler (or an API call) runs this job right now: skipping this tick is the point of the lock.
+            if (err instanceof JobLockedError) log.info({ model: name, holder: err.holder }, 'scheduled run skipped: the job runs elsewhere');
+            else log.error({ err, model: name }, 'scheduled run failed');
+          }),
+        ),
+      );
     }
   }
 
-  let app: FastifyInstance | null = null;
+  // Every role serves GET /health (a transformer's reports its lag), so an orchestrator can probe each one.
+  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api });
   let url: string | null = null;
-  if (roles.collector || roles.api) {
-    app = await buildApp(deps, { collector: roles.collector, api: roles.api });
-    if (opts.listen !== false) {
-      await app.listen({ port: config.port, host: config.host });
-      const addr = app.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
-    } else {
-      await app.ready();
-    }
+  if (opts.listen !== false) {
+    await app.listen({ port: config.port, host: config.host });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  } else {
+    await app.ready();
   }
 
   let closed = false;
@@ -99,7 +109,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
       if (closed) return;
       closed = true;
       for (const t of tasks) await t.stop();
-      if (app) await app.close();
+      await app.close();
       if (consumer) await consumer.stop();
       if (eventLog) await eventLog.close();
       await ch.close();

@@ -9,6 +9,8 @@ export const REDACT_PATHS = [
   'address', '*.address', '*.*.address', 'ip', '*.ip',
   'req.headers.authorization', 'req.headers["x-cvm-key"]', 'req.headers.cookie',
   'headers.authorization', 'headers["x-cvm-key"]',
+  // Segment webhooks: the signing secret, and URLs that often carry a token.
+  'webhook_secret', '*.webhook_secret', 'webhook_url', '*.webhook_url',
 ];
 
 let root: Logger | null = null;

@@ -10,7 +10,7 @@ orders AS (
     if(order_id = '', toString(event_id), order_id) AS order_key,
     min(ts) AS order_ts,
     max(amount_base) AS amount
-  FROM events_resolved
+  FROM events_consented
   WHERE type = 'purchase' AND resolved_customer_id != '' AND ts <= {label_end:DateTime64(3, 'UTC')}
   GROUP BY customer_id, order_key
 ),
@@ -48,7 +48,7 @@ sessions AS (
     sumIf(amount_base, type = 'refund') AS refunded,
     countIf(type = 'review' AND rating BETWEEN 1 AND 5) AS reviews,
     sumIf(rating, type = 'review' AND rating BETWEEN 1 AND 5) AS rating_sum
-  FROM events_resolved
+  FROM events_consented
   WHERE resolved_customer_id != '' AND ts <= {cutoff:DateTime64(3, 'UTC')}
   GROUP BY customer_id, session_id
 ),

@@ -10,13 +10,13 @@ WITH
       if(order_id = '', toString(event_id), order_id) AS order_key,
       min(ts) AS first_ts,
       argMin(amount_base, ts) AS amount
-    FROM events_resolved
+    FROM events_consented
     WHERE type = 'purchase' AND resolved_customer_id != '' AND ts <= {as_of:DateTime64(3, 'UTC')}
     GROUP BY customer_id, order_key
   ),
   refunds AS (
     SELECT order_id AS order_key, sum(amount_base) AS refunded
-    FROM events_resolved
+    FROM events_consented
     WHERE type = 'refund' AND order_id != '' AND ts <= {as_of:DateTime64(3, 'UTC')}
     GROUP BY order_key
   ),

@@ -29,7 +29,7 @@ FROM (
         FROM order_items FINAL
         WHERE product_id != ''
           AND ts > {now:DateTime64(3)} - toIntervalDay({lookback_days:UInt32}) AND ts <= {now:DateTime64(3)}
-          AND event_id IN (SELECT event_id FROM events_resolved WHERE type = 'purchase')
+          AND event_id IN (SELECT event_id FROM events_consented WHERE type = 'purchase')
         GROUP BY order_id
         HAVING length(items) BETWEEN 2 AND {max_basket:UInt32}
       )
@@ -46,7 +46,7 @@ FROM (
       FROM order_items FINAL
       WHERE product_id != ''
         AND ts > {now:DateTime64(3)} - toIntervalDay({lookback_days:UInt32}) AND ts <= {now:DateTime64(3)}
-        AND event_id IN (SELECT event_id FROM events_resolved WHERE type = 'purchase')
+        AND event_id IN (SELECT event_id FROM events_consented WHERE type = 'purchase')
     )
     GROUP BY product_id
   ) AS ci ON ci.product_id = pr.i
@@ -57,7 +57,7 @@ FROM (
       FROM order_items FINAL
       WHERE product_id != ''
         AND ts > {now:DateTime64(3)} - toIntervalDay({lookback_days:UInt32}) AND ts <= {now:DateTime64(3)}
-        AND event_id IN (SELECT event_id FROM events_resolved WHERE type = 'purchase')
+        AND event_id IN (SELECT event_id FROM events_consented WHERE type = 'purchase')
     )
     GROUP BY product_id
   ) AS cj ON cj.product_id = pr.j
@@ -66,7 +66,7 @@ FROM (
     FROM order_items FINAL
     WHERE product_id != ''
       AND ts > {now:DateTime64(3)} - toIntervalDay({lookback_days:UInt32}) AND ts <= {now:DateTime64(3)}
-      AND event_id IN (SELECT event_id FROM events_resolved WHERE type = 'purchase')
+      AND event_id IN (SELECT event_id FROM events_consented WHERE type = 'purchase')
   ) AS t
   WHERE pr.j NOT IN (SELECT product_id FROM products FINAL WHERE listed = 0 OR stock <= 0)
   ORDER BY i, lift DESC, confidence DESC, j

@@ -42,7 +42,7 @@ FROM (
       ts,
       if(type = 'add_to_cart', {w_cart:Float64}, {w_view:Float64}) AS w,
       toUInt8(0) AS is_purchase
-    FROM events_resolved
+    FROM events_consented
     WHERE type IN ('product_view', 'add_to_cart')
       AND product_id != ''
       AND ts > {now:DateTime64(3)} - toIntervalDay({lookback_days:UInt32})
@@ -60,7 +60,7 @@ FROM (
     FROM order_items AS oi FINAL
     INNER JOIN (
       SELECT event_id, resolved_customer_id, anonymous_id, country
-      FROM events_resolved
+      FROM events_consented
       WHERE type = 'purchase'
         AND ts > {now:DateTime64(3)} - toIntervalDay({lookback_days:UInt32})
         AND ts <= {now:DateTime64(3)}

@@ -1,4 +1,4 @@
--- RFM per known customer over a window ending at {now}, scored 1-5 by quantile rank.
+-- RFM per known, consenting customer over a window ending at {now}, scored 1-5 by quantile rank.
 -- Ties are handled consistently: rank() gives equal values the same rank, so equal values always get
 -- the same score: score = 1 + min(4, floor(5 * (rank - 1) / (n - 1))), i.e. the percent rank cut into
 -- five equal bands (3 when there is a single customer). Monetary is net of refunds, in the base currency.
@@ -11,7 +11,7 @@ WITH
       dateDiff('second', maxIf(ts, type = 'purchase'), {now:DateTime64(3)}) / 86400 AS recency_days,
       uniqExactIf(order_id, type = 'purchase') AS frequency,
       sumIf(amount_base, type = 'purchase') - sumIf(amount_base, type = 'refund') AS monetary
-    FROM events_resolved
+    FROM events_consented
     WHERE resolved_customer_id != ''
       AND type IN ('purchase', 'refund')
       AND ts > {now:DateTime64(3)} - toIntervalDay({window_days:UInt32})
