@@ -7,6 +7,7 @@ import { chTime } from '../lib/clickhouse.ts';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ModelJob, ModelJobResult } from './job.ts';
+import { JobLock, JobLockedError, type Lease } from './lock.ts';
 
 export interface ModelRunRecord {
   runId: string;
@@ -37,9 +38,13 @@ export class ModelRunner extends EventEmitter {
   private readonly jobs = new Map<string, ModelJob>();
   private readonly running = new Map<string, Promise<ModelRunRecord>>();
   private readonly afterRunHooks: Array<(run: ModelRunRecord) => Promise<void>> = [];
+  private readonly lock: JobLock | null;
 
-  constructor(private readonly deps: { ch: ClickHouse; config: Config; log: Logger }) {
+  /** `lock`: against a ClickHouse server several processes may run jobs, so each run takes a lease (models/lock.ts);
+   *  the embedded store belongs to one process, which the `running` map already keeps to one run per job. */
+  constructor(private readonly deps: { ch: ClickHouse; config: Config; log: Logger; lock?: JobLock | null }) {
     super();
+    this.lock = deps.lock !== undefined ? deps.lock : deps.ch.mode === 'server' ? new JobLock(deps.ch, { log: deps.log.child({ name: 'model-lock' }) }) : null;
   }
 
   register(job: ModelJob): this {
@@ -94,6 +99,17 @@ export class ModelRunner extends EventEmitter {
   }
 
   private async execute(job: ModelJob, now: Date): Promise<ModelRunRecord> {
+    if (!this.lock) return this.executeHeld(job, now, null);
+    const lease = await this.lock.acquire(job.name);
+    if (!lease) throw new JobLockedError(job.name, await this.lock.owner(job.name));
+    try {
+      return await this.executeHeld(job, now, lease);
+    } finally {
+      await lease.release().catch((err: unknown) => this.deps.log.warn({ err, model: job.name }, 'could not release the job lock; it expires by itself'));
+    }
+  }
+
+  private async executeHeld(job: ModelJob, now: Date, lease: Lease | null): Promise<ModelRunRecord> {
     const { ch, config } = this.deps;
     const log = this.deps.log.child({ model: job.name });
     const runId = newRunId(job.name);
@@ -108,6 +124,8 @@ export class ModelRunner extends EventEmitter {
       error = (err as Error).message || String(err);
       log.error({ err, runId }, 'model run failed');
     }
+    // Another runner may have taken the job once the lease was lost: this run's outputs must not be served.
+    if (error === undefined && lease && !lease.held()) error = `lost the job lock: ${lease.lostReason()}`;
     const finished = Math.max(Date.now(), started + 1);
     const record: ModelRunRecord = {
       runId,

@@ -2,6 +2,7 @@
 // consumer group. LMDB's default synced commits survive kill -9 and power loss; append resolves after
 // the commit is on disk, so the collector acknowledges only what is durable.
 import fs from 'node:fs';
+import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { open, type RootDatabase, type Database } from 'lmdb';
 import type { Logger } from '../logger.ts';
@@ -31,6 +32,29 @@ export interface EmbeddedLogOptions {
 }
 
 const PARTITION = 0;
+const TRIM_CHUNK = 200;
+/** Disk space held back for trimming when the disk fills up. */
+const RESERVE_BYTES = 512 * 1024;
+/** How a full disk shows in LMDB's errors: ENOSPC, or EIO for a short write ("filesystem full?" in mdb.c). */
+const DISK_FULL = /ENOSPC|No space left|Input\/output error|EIO/i;
+
+/**
+ * A failed LMDB commit rejects with 'Commit failed' and the cause (e.g. ENOSPC) in a separate `commitError`
+ * promise, which crashes the process as an unhandled rejection unless someone awaits it. Every write goes
+ * through here, so a full disk is an error the caller sees, not a crash.
+ */
+async function durable<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    const pending = (err as { commitError?: unknown }).commitError;
+    if (pending instanceof Promise) {
+      const cause = await pending.then(() => undefined, (e: unknown) => e);
+      if (cause instanceof Error) throw Object.assign(new Error(`LMDB commit failed: ${cause.message}`), { cause, code: (cause as NodeJS.ErrnoException).code });
+    }
+    throw err;
+  }
+}
 
 export class EmbeddedEventLog implements EventLog {
   readonly kind = 'embedded' as const;
@@ -38,6 +62,7 @@ export class EmbeddedEventLog implements EventLog {
   private readonly appended = new EventEmitter();
   private readonly consumers = new Set<{ stop(): Promise<void> }>();
   private trimTimer: NodeJS.Timeout;
+  private makingRoom: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -52,9 +77,14 @@ export class EmbeddedEventLog implements EventLog {
 
   static async open(opts: EmbeddedLogOptions): Promise<EmbeddedEventLog> {
     fs.mkdirSync(opts.dir, { recursive: true });
-    const root = open({ path: opts.dir, maxDbs: 64, compression: false });
+    // NOTE: eventTurnBatching off: with it, lmdb commits each event turn's writes under a promise no caller
+    // holds, and a failed commit (disk full) becomes an unhandled rejection that kills the process.
+    // Appends are explicit transactions, which lmdb still groups into one commit when they queue up.
+    const root = open({ path: opts.dir, maxDbs: 64, compression: false, eventTurnBatching: false });
     const meta = root.openDB<number, string>({ name: 'meta', encoding: 'ordered-binary' });
-    return new EmbeddedEventLog(root, meta, opts);
+    const log = new EmbeddedEventLog(root, meta, opts);
+    log.keepReserve();
+    return log;
   }
 
   private topic(name: string): Database<StoredValue, number> {
@@ -66,6 +96,29 @@ export class EmbeddedEventLog implements EventLog {
     return db;
   }
 
+  /** A small file kept beside the log, deleted when the disk is full so trim() can run, then made again. */
+  private get reservePath(): string {
+    return path.join(this.opts.dir, 'reserve.bin');
+  }
+
+  private keepReserve(): void {
+    const file = this.reservePath;
+    try {
+      if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.alloc(RESERVE_BYTES));
+    } catch {
+      // Not all of it fits (yet): a part is still worth keeping; a later trim tops it up.
+      const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+      if (size < RESERVE_BYTES / 8) fs.rmSync(file, { force: true });
+    }
+  }
+
+  private releaseReserve(): void {
+    if (fs.existsSync(this.reservePath)) {
+      fs.rmSync(this.reservePath, { force: true });
+      this.opts.log.warn({ dir: this.opts.dir }, 'disk under the event log is full: released the reserve to trim consumed records');
+    }
+  }
+
   /** Bytes of records not yet trimmed, tracked in meta so the bound holds across restarts. */
   bytes(topic: string): number {
     return this.meta.get(`bytes:${topic}`) ?? 0;
@@ -74,29 +127,62 @@ export class EmbeddedEventLog implements EventLog {
   async append(topicName: string, records: LogRecord[]): Promise<void> {
     if (this.closed) throw new Error('event log is closed');
     if (records.length === 0) return;
+    if (this.makingRoom) await this.makingRoom;
+    try {
+      await this.write(topicName, records);
+    } catch (err) {
+      if (!(err instanceof LogFullError)) throw err;
+      // Full (budget or disk): records every group already consumed may still take the room, retention or
+      // not; drop them and try once more. Appends wait meanwhile, so they do not eat the room first.
+      this.makingRoom ??= this.makeRoom(DISK_FULL.test(err.message)).finally(() => (this.makingRoom = null));
+      await this.makingRoom;
+      await this.write(topicName, records);
+    }
+    this.appended.emit(topicName);
+  }
+
+  private async makeRoom(diskFull: boolean): Promise<void> {
+    if (!this.hasConsumed()) return;
+    // On a full disk even a delete needs a few free pages (copy-on-write): the reserve file gives them up.
+    if (diskFull) this.releaseReserve();
+    await this.trim(Date.now(), true).catch((err: unknown) => this.opts.log.warn({ err }, 'log trim failed'));
+    this.keepReserve();
+  }
+
+  /** True when some topic holds records every group has consumed (which trim(…, true) would drop). */
+  private hasConsumed(): boolean {
+    for (const topic of this.topics.keys()) {
+      const groups = this.groups(topic);
+      if (groups.length && Math.min(...groups.map((g) => this.committed(topic, g))) > this.low(topic)) return true;
+    }
+    return false;
+  }
+
+  private async write(topicName: string, records: LogRecord[]): Promise<void> {
     const db = this.topic(topicName);
     let size = 0;
     for (const r of records) size += r.value.length + r.key.length + 16;
     const now = Date.now();
     try {
-      await this.root.transaction(() => {
-        const used = this.meta.get(`bytes:${topicName}`) ?? 0;
-        if (used + size > this.opts.maxBytes) throw new LogFullError(`event log is full (${used} of ${this.opts.maxBytes} bytes held)`);
-        let next = this.meta.get(`next:${topicName}`) ?? 0;
-        for (const r of records) {
-          db.put(next, { k: r.key, v: r.value, t: now });
-          next += 1;
-        }
-        this.meta.put(`next:${topicName}`, next);
-        this.meta.put(`bytes:${topicName}`, used + size);
-      });
+      await durable(
+        this.root.transaction(() => {
+          const used = this.meta.get(`bytes:${topicName}`) ?? 0;
+          if (used + size > this.opts.maxBytes) throw new LogFullError(`event log is full (${used} of ${this.opts.maxBytes} bytes held)`);
+          let next = this.meta.get(`next:${topicName}`) ?? 0;
+          for (const r of records) {
+            db.put(next, { k: r.key, v: r.value, t: now });
+            next += 1;
+          }
+          this.meta.put(`next:${topicName}`, next);
+          this.meta.put(`bytes:${topicName}`, used + size);
+        }),
+      );
     } catch (err) {
       if (err instanceof LogFullError) throw err;
       const msg = String((err as Error).message ?? err);
-      if (/MDB_MAP_FULL|ENOSPC|No space left|MDB_DISK_FULL/i.test(msg)) throw new LogFullError(`event log cannot write: ${msg}`);
+      if (/MDB_MAP_FULL|MDB_DISK_FULL/i.test(msg) || DISK_FULL.test(msg)) throw new LogFullError(`event log cannot write: ${msg}`);
       throw err;
     }
-    this.appended.emit(topicName);
   }
 
   private committed(topic: string, group: string): number {
@@ -126,7 +212,7 @@ export class EmbeddedEventLog implements EventLog {
     const maxWaitMs = opts.maxWaitMs ?? 1000;
     const pollMs = this.opts.pollMs ?? 200;
     // Register the group so retention keeps what it has not read yet.
-    if (this.meta.get(`offset:${group}:${topic}`) === undefined) await this.meta.put(`offset:${group}:${topic}`, this.low(topic));
+    if (this.meta.get(`offset:${group}:${topic}`) === undefined) await durable(this.meta.put(`offset:${group}:${topic}`, this.low(topic)));
     let stopping = false;
     let wake: (() => void) | null = null;
     const onAppend = () => wake?.();
@@ -136,6 +222,15 @@ export class EmbeddedEventLog implements EventLog {
         const t = setTimeout(done, ms);
         function done() { clearTimeout(t); wake = null; resolve(); }
         wake = done;
+      });
+    // Backoff after a failed batch: new appends must not cut it short (that turns a ClickHouse outage
+    // under traffic into a retry storm); only stop() does.
+    let interrupt: (() => void) | null = null;
+    const backoff = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(done, ms);
+        function done() { clearTimeout(t); interrupt = null; resolve(); }
+        interrupt = done;
       });
 
     const loop = async () => {
@@ -163,12 +258,12 @@ export class EmbeddedEventLog implements EventLog {
         for (let attempt = 0; !stopping; attempt++) {
           try {
             await handler(batch);
-            await this.meta.put(`offset:${group}:${topic}`, batch.lastOffset + 1);
+            await durable(this.meta.put(`offset:${group}:${topic}`, batch.lastOffset + 1));
             break;
           } catch (err) {
             opts.onError?.(err, attempt);
             this.opts.log.warn({ err, topic, group, attempt, firstOffset: batch.firstOffset }, 'batch handler failed; retrying');
-            await sleep(backoffMs(attempt));
+            await backoff(backoffMs(attempt));
           }
         }
       }
@@ -178,6 +273,7 @@ export class EmbeddedEventLog implements EventLog {
       stop: async () => {
         stopping = true;
         wake?.();
+        interrupt?.();
         await running;
         this.appended.off(topic, onAppend);
         this.consumers.delete(consumer);
@@ -200,29 +296,42 @@ export class EmbeddedEventLog implements EventLog {
 
   /**
    * Drop records every group has consumed once they are older than the retention time, or at once
-   * when the log is over 80% full. Records some group has not consumed are never dropped.
+   * when the log is over 80% full (or `force`, when an append found no room). Records some group has not
+   * consumed are never dropped.
    */
-  async trim(now = Date.now()): Promise<number> {
+  async trim(now = Date.now(), force = false): Promise<number> {
     let removed = 0;
     for (const topic of this.topics.keys()) {
       const groups = this.groups(topic);
       if (groups.length === 0) continue;
       const minCommitted = Math.min(...groups.map((g) => this.committed(topic, g)));
-      const pressured = this.bytes(topic) > this.opts.maxBytes * 0.8;
+      const pressured = force || this.bytes(topic) > this.opts.maxBytes * 0.8;
       const db = this.topic(topic);
-      await this.root.transaction(() => {
-        let freed = 0;
-        for (const { key, value } of db.getRange({ end: minCommitted, snapshot: false })) {
-          if (!pressured && now - value.t < this.opts.retentionMs) break;
-          db.remove(key);
-          freed += value.v.length + value.k.length + 16;
-          removed += 1;
-        }
-        if (freed > 0) this.meta.put(`bytes:${topic}`, Math.max(0, (this.meta.get(`bytes:${topic}`) ?? 0) - freed));
-      });
+      // Small transactions: on a full disk a delete needs free pages too (copy-on-write), and only a small
+      // one fits in the pages earlier small ones freed.
+      for (let more = true; more; ) {
+        more = false;
+        await durable(this.root.transaction(() => {
+          let freed = 0;
+          let n = 0;
+          for (const { key, value } of db.getRange({ end: minCommitted, snapshot: false })) {
+            if (!pressured && now - value.t < this.opts.retentionMs) break;
+            if (n === TRIM_CHUNK) {
+              more = true;
+              break;
+            }
+            db.remove(key);
+            freed += value.v.length + value.k.length + 16;
+            n += 1;
+          }
+          removed += n;
+          if (freed > 0) this.meta.put(`bytes:${topic}`, Math.max(0, (this.meta.get(`bytes:${topic}`) ?? 0) - freed));
+        }));
+      }
     }
     return removed;
   }
+
 
   async close(): Promise<void> {
     if (this.closed) return;

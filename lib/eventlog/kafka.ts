@@ -108,6 +108,9 @@ export class KafkaEventLog implements EventLog {
       // Fetches return as soon as one record is there; this bounds how long the broker holds an empty fetch.
       maxWaitTimeInMs: opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
       allowAutoTopicCreation: true,
+      // A consumer that crashed on a non-retriable error would otherwise stay down for good, silently
+      // leaving its partitions unread; rejoin after kafkajs's backoff instead (the crash is logged).
+      retry: { restartOnFailure: async () => true },
     });
     const handle = new KafkaGroupConsumer(consumer, opts, this.log.child({ topic: opts.topic, group: opts.group }), () =>
       this.consumers.delete(handle),
