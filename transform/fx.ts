@@ -97,3 +97,12 @@ export function parseRatesCsv(text: string, defaultBase: string): Array<{ day: s
     return { day, currency, base, rate, source: 'import' };
   });
 }
+
+/** Stores imported rates (a later import of the same day and currency replaces the earlier one). */
+export async function importRates(ch: ClickHouse, rows: Array<{ day: string; currency: string; base: string; rate: number; source: string }>): Promise<{ rows: number; currencies: string[]; days: { first: string; last: string } | null }> {
+  if (rows.length === 0) return { rows: 0, currencies: [], days: null };
+  const at = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  await ch.insert('fx_rates', rows.map((r) => ({ ...r, updated_at: at })));
+  const days = rows.map((r) => r.day).sort();
+  return { rows: rows.length, currencies: [...new Set(rows.map((r) => r.currency))].sort(), days: { first: days[0]!, last: days[days.length - 1]! } };
+}

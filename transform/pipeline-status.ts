@@ -1,0 +1,66 @@
+// How the pipeline is doing, for operators and dashboards: log lag per partition, transformer
+// throughput over the last minute, rejects by reason, and when events last reached ClickHouse.
+import type { ClickHouse } from '../lib/clickhouse.ts';
+import type { Config } from '../lib/config.ts';
+import { sql } from '../lib/sql.ts';
+import type { EventLog, PartitionLag } from '../lib/eventlog/types.ts';
+import { TRANSFORM_GROUP, type EventsTransformer } from './events.consumer.ts';
+import { rejectsByReason } from './rejects.ts';
+
+export interface PipelineStatus {
+  generated_at: string;
+  /** Null where this process has no handle on the event log (an API-only process). */
+  lag: { topic: string; group: string; total: number; partitions: PartitionLag[] } | null;
+  /** Null where this process does not run the transformer. */
+  transformer: {
+    window_s: number;
+    events_in_per_s: number;
+    events_out_per_s: number;
+    batches: number;
+    events_in: number;
+    events_out: number;
+    rejected: number;
+    duplicates_skipped: number;
+    failed_batches: number;
+  } | null;
+  last_insert_at: string | null;
+  rejects: { total: number; last_24h: number; pending: number; by_reason: Array<{ reason: string; total: number; last_24h: number; pending: number }> };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eventLog?: EventLog | undefined; transformer?: EventsTransformer | undefined }): Promise<PipelineStatus> {
+  const topic = deps.config.topics.events;
+  const partitions = deps.eventLog ? await deps.eventLog.lag(topic, TRANSFORM_GROUP) : null;
+  const t = deps.transformer;
+  const byReason = await rejectsByReason(deps.ch);
+  let lastInsert = t?.stats.lastInsertAt ?? null;
+  if (lastInsert === null) {
+    const [row] = await deps.ch.rows<{ at_ms: string; parts: string }>(sql('transform/last-insert'));
+    if (row && Number(row.parts) > 0) lastInsert = Number(row.at_ms);
+  }
+  return {
+    generated_at: new Date().toISOString(),
+    lag: partitions ? { topic, group: TRANSFORM_GROUP, total: partitions.reduce((s, p) => s + p.lag, 0), partitions } : null,
+    transformer: t
+      ? {
+          window_s: 60,
+          events_in_per_s: round(t.rateIn.perSecond()),
+          events_out_per_s: round(t.rateOut.perSecond()),
+          batches: t.stats.batches,
+          events_in: t.stats.eventsIn,
+          events_out: t.stats.eventsOut,
+          rejected: t.stats.rejected,
+          duplicates_skipped: t.stats.duplicates,
+          failed_batches: t.stats.failedBatches,
+        }
+      : null,
+    last_insert_at: lastInsert === null ? null : new Date(lastInsert).toISOString(),
+    rejects: {
+      total: byReason.reduce((s, r) => s + r.total, 0),
+      last_24h: byReason.reduce((s, r) => s + r.last_24h, 0),
+      pending: byReason.reduce((s, r) => s + r.pending, 0),
+      by_reason: byReason,
+    },
+  };
+}
