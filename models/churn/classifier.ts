@@ -3,6 +3,10 @@
 // batch order come from a seeded generator and two runs on the same data give the same model.
 import { initTf, type Tf } from './tf-backend.ts';
 import type * as TF from '@tensorflow/tfjs';
+import { mulberry32 as seededRandom } from '../../lib/random.ts';
+
+/** Small deterministic PRNG, re-exported for the churn code's callers. */
+export { seededRandom };
 
 export type ClassifierKind = 'logistic' | 'mlp';
 
@@ -36,17 +40,6 @@ export interface ClassifierState {
   trainedOn: { rows: number; positives: number; epochs: number; steps: number; finalLoss: number };
 }
 
-/** Small deterministic PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled(n: number, rand: () => number): Int32Array {
   const a = new Int32Array(n);

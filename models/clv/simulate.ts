@@ -3,17 +3,8 @@
 import type { BgNbdParams } from './bgnbd.ts';
 import type { GammaGammaParams } from './gamma-gamma.ts';
 
-/** mulberry32: small, fast, good enough for simulation; deterministic per seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../lib/random.ts';
+export { rng };
 
 function normal(u: () => number): number {
   const u1 = u() || 1e-300;

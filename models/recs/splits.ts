@@ -1,17 +1,8 @@
 // Train/test splits for offline evaluation and the ground truth they imply.
 import { subset, type Interactions } from './interactions.ts';
 
-/** Seeded PRNG (mulberry32), so a stratified split is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../lib/random.ts';
+export { rng };
 
 export interface Split {
   train: Interactions;
