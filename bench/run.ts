@@ -12,6 +12,8 @@ export const BENCHES: Record<string, () => Promise<{ default: BenchModule }>> = 
   api: () => import('./api.bench.ts'),
   transform: () => import('./transform.bench.ts'),
   dashboards: () => import('./dashboards.bench.ts'),
+  models: () => import('./models.bench.ts'),
+  recs: () => import('./recs.bench.ts'),
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
