@@ -278,6 +278,8 @@ describe.skipIf(!hasChromium)('cvm.js in headless Chromium', () => {
     const { ctx, page } = await openShop('/shop/p1');
     const aid = await anonymousId(page);
     await collector.waitFor((rs) => of(aid)(rs).length >= 3, 'events of the first page view');
+    // The collector may hold them before the browser has its answer; stop only once the page's queue is empty.
+    await page.waitForFunction(() => (window as unknown as { cvm: { stats(): { queued: number } } }).cvm.stats().queued === 0);
 
     await collector.stop();
     await page.evaluate(() => {
