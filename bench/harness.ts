@@ -39,3 +39,32 @@ function fmt(n: number): string {
 export async function peakRssMb(): Promise<number> {
   return process.resourceUsage().maxRSS / 1024;
 }
+
+export interface TimedRequests {
+  seconds: number;
+  /** Sorted ascending, in milliseconds. */
+  latencies: number[];
+  failures: number;
+}
+
+/** Sends one request per item from `concurrency` workers, each waiting for its answer before the next. */
+export async function timedRequests<T>(items: readonly T[], concurrency: number, send: (item: T) => Promise<Response>): Promise<TimedRequests> {
+  let next = 0;
+  let failures = 0;
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const s = performance.now();
+        const res = await send(item);
+        await res.arrayBuffer();
+        latencies.push(performance.now() - s);
+        if (!res.ok) failures++;
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { seconds: (performance.now() - t0) / 1000, latencies, failures };
+}

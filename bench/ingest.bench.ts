@@ -11,30 +11,12 @@ import { startRuntime, type Runtime } from '../bin/runtime.ts';
 import { validateEvent } from '../ingest/contract.ts';
 import { demoCatalogue } from '../storefront/demo/catalogue.ts';
 import { generateHistory } from '../storefront/demo/history.ts';
-import { percentile, type BenchModule, type BenchRow } from './harness.ts';
+import { percentile, timedRequests, type BenchModule, type BenchRow } from './harness.ts';
 
 const WRITE = 'wk_bench';
 
-async function postLoop(url: string, bodies: string[], concurrency: number): Promise<{ seconds: number; latencies: number[]; failures: number }> {
-  let next = 0;
-  let failures = 0;
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const s = performance.now();
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cvm-key': WRITE }, body });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - s);
-        if (!res.ok) failures++;
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return { seconds: (performance.now() - t0) / 1000, latencies, failures };
-}
+const postLoop = (url: string, bodies: string[], concurrency: number) =>
+  timedRequests(bodies, concurrency, (body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cvm-key': WRITE }, body }));
 
 async function countEvents(rt: Runtime): Promise<number> {
   const [row] = await rt.deps.ch.rows<{ n: string }>('SELECT count() AS n FROM events');

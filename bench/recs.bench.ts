@@ -7,30 +7,12 @@ import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { startRuntime, waitForDrain } from '../bin/runtime.ts';
 import { appendDemoHistory, loadCatalogue } from '../storefront/demo/load.ts';
-import { percentile, type BenchModule, type BenchRow } from './harness.ts';
+import { percentile, timedRequests, type BenchModule, type BenchRow } from './harness.ts';
 
 const ADMIN = 'sk_bench_recs';
 
-async function hammer(urls: string[], concurrency: number): Promise<{ seconds: number; latencies: number[]; failures: number }> {
-  let next = 0;
-  let failures = 0;
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < urls.length) {
-        const url = urls[next++]!;
-        const s = performance.now();
-        const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN}` } });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - s);
-        if (!res.ok) failures++;
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return { seconds: (performance.now() - t0) / 1000, latencies, failures };
-}
+const hammer = (urls: string[], concurrency: number) =>
+  timedRequests(urls, concurrency, (url) => fetch(url, { headers: { authorization: `Bearer ${ADMIN}` } }));
 
 const bench: BenchModule = {
   name: 'recs',

@@ -4,7 +4,8 @@
 // backoff (Retry-After honoured). Event ids are made here, so a retried batch that had in fact
 // arrived is folded by event_id downstream; purchases get an id derived from the order id, so
 // sending the same order twice (e.g. a replay after a crash) also dedupes.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sha1Uuid } from '../lib/ids.ts';
 import type { BatchResponse, RejectedEntry } from './collector.routes.ts';
 import { validateEvent, type CvmEvent, type EventProblem } from './contract.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -108,11 +109,7 @@ const MAX_BODY_CHARS = 450_000; // under the collector's 500 KB body limit
 
 /** A UUID (version-5 layout) from a SHA-1 of the parts: the same order always gets the same event id. */
 export function stableEventId(...parts: string[]): string {
-  const h = createHash('sha1').update(`cvm\u0000${parts.join('\u0000')}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  return sha1Uuid(`cvm\u0000${parts.join('\u0000')}`);
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */

@@ -9,7 +9,7 @@
 //    covers a client that sent the same events twice.
 // Memory is bounded: recent ids, visitor sessions and customer countries are capped maps; a batch is at most
 // CVM_TRANSFORM_BATCH_MAX records. How rows reach ClickHouse (client insert, or a file for chDB) is row-writer.ts.
-import crypto from 'node:crypto';
+import { sha1Uuid } from '../lib/ids.ts';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import { chTime } from '../lib/clickhouse.ts';
 import type { Config } from '../lib/config.ts';
@@ -75,8 +75,7 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Deterministic id for a dead-letter row, so a re-delivered reject folds into the same row. */
 export function rejectId(topic: string, partition: number, offset: number): string {
-  const h = crypto.createHash('sha1').update(`${topic}/${partition}/${offset}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return sha1Uuid(`${topic}/${partition}/${offset}`);
 }
 
 // Back-office events never start a visit: a refund days later or an imported order is not a session.

@@ -1,7 +1,7 @@
 // Shop exports → contract events. A whole invoice becomes one purchase (its lines the items), a
 // cancellation becomes a refund; event ids are derived from the file's content so a re-import folds
 // into the same rows instead of doubling them.
-import crypto from 'node:crypto';
+import { sha1Uuid } from '../../lib/ids.ts';
 import { headedRecords, columnIndex, readTransactions, type ReadOptions, type TransactionFormat } from '../../models/transactions/readers.ts';
 import { parseDay } from '../../models/transactions/dates.ts';
 
@@ -13,8 +13,7 @@ export interface ImportedEvent {
 export interface ImportedProduct { product_id: string; title: string; price: number; currency: string }
 
 export function stableUuid(...parts: string[]): string {
-  const h = crypto.createHash('sha1').update(parts.join('\u0000')).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return sha1Uuid(parts.join('\u0000'));
 }
 
 function isoOf(text: string): number {
