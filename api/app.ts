@@ -17,12 +17,18 @@ export interface AppRoles {
   api?: boolean;
 }
 
+/** Fastify takes a hop count at run time but its types do not: the same rule as a function (hop < n). */
+function trustProxyOption(setting: false | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: true, api: true }): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines only at warn and above; request logs at info drown everything else.
     loggerInstance: deps.log.child({ name: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }) as FastifyBaseLogger,
     bodyLimit: deps.config.collector.maxBodyBytes,
-    trustProxy: true,
+    // Off unless CVM_TRUST_PROXY names the proxies: else any client could set its own X-Forwarded-For/Host.
+    trustProxy: trustProxyOption(deps.config.api.trustProxy),
     // Events are parsed and checked key by key in the collector; elsewhere strip pollution keys.
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
 import { apiServices } from './services.ts';
-import { SegmentInputError } from './segments/segment-service.ts';
+import { SegmentForbiddenError, SegmentInputError } from './segments/segment-service.ts';
 import { RULE_FIELDS } from './segments/rules.ts';
 import { FEATURE_COLUMNS, ListError, SORT_FIELDS } from './customer-list.ts';
 import { CursorError } from './cursor.ts';
@@ -21,7 +21,7 @@ const CreateBody = Type.Object(
       maxLength: 4000,
       description: `e.g. clv > 200 AND churn_risk > 0.6 AND country IN ('DE','FR'). Fields: ${Object.keys(RULE_FIELDS).join(', ')}; operators = != < <= > >= IN, NOT IN, IS [NOT] NULL; AND, OR, NOT, parentheses; 'text' and number values`,
     }),
-    webhook_url: Type.Optional(Type.String({ maxLength: 2048, description: 'POSTed the members after each model run, signed X-CVM-Signature: sha256=HMAC(secret, body)' })),
+    webhook_url: Type.Optional(Type.String({ maxLength: 2048, description: 'admin keys only: an http(s) URL on a public address (or a host in CVM_WEBHOOK_ALLOW_HOSTS), POSTed the members after each model run, signed X-CVM-Signature: sha256=HMAC(secret, body); redirects are not followed' })),
   },
   { additionalProperties: false },
 );
@@ -50,6 +50,7 @@ export default async function segmentsRoutes(app: FastifyInstance, opts: { deps:
         const { segment, webhook_secret } = await segments.create(req.body, req.principal!);
         return reply.code(201).send({ segment, ...(webhook_secret ? { webhook_secret } : {}) });
       } catch (err) {
+        if (err instanceof SegmentForbiddenError) return reply.code(403).send({ error: 'forbidden', field: err.field, message: err.message });
         if (err instanceof SegmentInputError) {
           return reply.code(400).send({ error: err.field === 'rule' ? 'invalid_rule' : 'invalid_request', field: err.field, message: err.message, ...(err.position !== undefined ? { position: err.position } : {}) });
         }
@@ -58,18 +59,23 @@ export default async function segmentsRoutes(app: FastifyInstance, opts: { deps:
     },
   );
 
-  app.get('/v1/segments', { preHandler: analyst, schema: { summary: 'Built-in RFM segments and saved segments, with their latest size', tags: ['segments'] } }, async () => ({
-    segments: await segments.list(),
+  app.get('/v1/segments', { preHandler: analyst, schema: { summary: 'Built-in RFM segments and saved segments, with their latest size (webhook URLs masked for non-admins)', tags: ['segments'] } }, async (req) => ({
+    segments: await segments.list(req.principal),
   }));
 
   app.get<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: analyst, schema: { summary: 'One segment', tags: ['segments'], params: SegmentId } }, async (req, reply) => {
-    const s = await segments.get(req.params.id);
+    const s = await segments.get(req.params.id, req.principal);
     return s ? { segment: s } : notFound(reply, req.params.id);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: analyst, schema: { summary: 'Delete a saved segment', tags: ['segments'], params: SegmentId } }, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/segments/:id', { preHandler: analyst, schema: { summary: 'Delete a saved segment (its creator or an admin)', tags: ['segments'], params: SegmentId } }, async (req, reply) => {
     if (req.params.id.startsWith('rfm:')) return reply.code(400).send({ error: 'builtin_segment', field: 'id', message: 'built-in RFM segments cannot be deleted' });
-    return (await segments.remove(req.params.id, req.principal!)) ? reply.code(204).send() : notFound(reply, req.params.id);
+    try {
+      return (await segments.remove(req.params.id, req.principal!)) ? reply.code(204).send() : notFound(reply, req.params.id);
+    } catch (err) {
+      if (err instanceof SegmentForbiddenError) return reply.code(403).send({ error: 'forbidden', field: err.field, message: err.message });
+      throw err;
+    }
   });
 
   app.get<{ Params: { id: string }; Querystring: { sort?: string; cursor?: string; limit?: number; format?: 'json' | 'csv' } }>(

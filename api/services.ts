@@ -29,7 +29,7 @@ export async function installApiServices(deps: AppDeps): Promise<ApiServices> {
   // configured keys only; the periodic reload picks the table up once it exists.
   await keys.reload().catch((err: unknown) => deps.log.warn({ err }, 'api keys not loaded; only configured keys work until the next reload'));
   keys.startRefresh(KEY_RELOAD_MS);
-  const segments = new SegmentService(deps.ch, pii, deps.log.child({ name: 'segments' }));
+  const segments = new SegmentService(deps.ch, pii, deps.log.child({ name: 'segments' }), deps.config.webhooks.allowHosts);
   const metrics = new Metrics();
   const services: ApiServices = { pii, keys, segments, metrics };
   deps.services.set('api', services);

@@ -1,6 +1,7 @@
 // One typed configuration, read once from the environment at start-up and passed into factories.
 // Modules never read process.env themselves. A bad value stops start-up naming the variable.
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, readonly expected: string, readonly got: string) {
@@ -14,7 +15,11 @@ export interface Config {
   host: string;
   port: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  clickhouse: { url: string | null; user: string; password: string; database: string };
+  clickhouse: {
+    url: string | null; user: string; password: string; database: string;
+    /** Server mode: the restricted user analyst SQL runs as (sql/query/analyst_user.sql); null = the main user, readonly=1. */
+    analystUser: string | null; analystPassword: string;
+  };
   kafka: { brokers: string[]; clientId: string; idempotent: boolean; sessionTimeoutMs: number; partitions: number } | null;
   topics: { events: string };
   keys: { admin: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
@@ -23,6 +28,8 @@ export interface Config {
   collectorUrl: string | null;
   demo: boolean;
   encryptionKey: string | null;
+  /** Master secret the per-site identity-verification secrets are derived from (CVM_IDENTITY_KEY); else a generated data-dir file. */
+  identityKey: string | null;
   schedules: { rfm: string; clv: string; churn: string; recs: string };
   models: {
     rfmWindowDays: number;
@@ -42,7 +49,16 @@ export interface Config {
     queryMaxRows: number;
     queryMaxSeconds: number;
     queryMaxMemoryBytes: number;
+    /** Analyst queries' own budget: how many run at once, how many may wait, for how long; threads each. */
+    queryConcurrency: number;
+    queryQueueSize: number;
+    queryQueueWaitSeconds: number;
+    queryMaxThreads: number;
+    /** CVM_TRUST_PROXY: false (default), a hop count, or the proxies' addresses/CIDRs: whose X-Forwarded-* to believe. */
+    trustProxy: false | number | string[];
   };
+  /** CVM_WEBHOOK_ALLOW_HOSTS: hosts segment webhooks may reach even on private addresses (lower case). */
+  webhooks: { allowHosts: string[] };
 }
 
 type Env = Record<string, string | undefined>;
@@ -128,11 +144,44 @@ function origins(env: Env, name: string): string[] {
   return list;
 }
 
+// Fastify's trustProxy takes a hop count or addresses; `true` (trust anyone's X-Forwarded-For) is refused.
+function trustProxy(env: Env): false | number | string[] {
+  const raw = optional(env, 'CVM_TRUST_PROXY');
+  if (raw === null || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^\d+$/.test(raw)) return int(env, 'CVM_TRUST_PROXY', 0, 1, 64);
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const address = (a: string) => {
+    try {
+      return a.includes('/') ? Boolean(ipaddr.parseCIDR(a)) : ipaddr.isValid(a);
+    } catch {
+      return false;
+    }
+  };
+  if (!list.length || !list.every((a) => address(a) || ['loopback', 'linklocal', 'uniquelocal'].includes(a))) {
+    throw new ConfigError('CVM_TRUST_PROXY', 'the number of proxy hops in front of cvm, or a comma-separated list of proxy addresses/CIDRs (e.g. 10.0.0.1,10.1.0.0/16 or loopback); true is not accepted: it lets any client fake its address', raw);
+  }
+  return list;
+}
+
+function hostList(env: Env, name: string): string[] {
+  const list = str(env, name, '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const h of list) {
+    if (!/^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f:.]+\]?)$/.test(h)) throw new ConfigError(name, 'a comma-separated list of host names or IP addresses (no scheme, port or path)', h);
+  }
+  return list.map((h) => h.replace(/^\[|\]$/g, '').replace(/\.$/, ''));
+}
+
 function encryptionKey(env: Env): string | null {
   const v = optional(env, 'CVM_ENCRYPTION_KEY');
   if (v === null) return null;
   const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : Buffer.from(v, 'base64');
   if (bytes.length !== 32) throw new ConfigError('CVM_ENCRYPTION_KEY', '32 bytes as 64 hex characters or base64', '<redacted>');
+  return v;
+}
+
+function identityKey(env: Env): string | null {
+  const v = optional(env, 'CVM_IDENTITY_KEY');
+  if (v !== null && v.length < 32) throw new ConfigError('CVM_IDENTITY_KEY', 'a random secret of at least 32 characters', '<redacted>');
   return v;
 }
 
@@ -152,6 +201,8 @@ export function loadConfig(env: Env = process.env): Config {
       user: str(env, 'CLICKHOUSE_USER', 'default'),
       password: str(env, 'CLICKHOUSE_PASSWORD', ''),
       database: str(env, 'CLICKHOUSE_DATABASE', 'default'),
+      analystUser: optional(env, 'CLICKHOUSE_ANALYST_USER'),
+      analystPassword: str(env, 'CLICKHOUSE_ANALYST_PASSWORD', ''),
     },
     kafka: brokerList.length
       ? {
@@ -174,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     collectorUrl: url(env, 'CVM_COLLECTOR_URL'),
     demo: bool(env, 'CVM_DEMO', true),
     encryptionKey: encryptionKey(env),
+    identityKey: identityKey(env),
     schedules: {
       rfm: cron(env, 'CVM_SCHEDULE_RFM', '*/15 * * * *'),
       clv: cron(env, 'CVM_SCHEDULE_CLV', '5 * * * *'),
@@ -205,7 +257,13 @@ export function loadConfig(env: Env = process.env): Config {
       queryMaxRows: int(env, 'CVM_QUERY_MAX_ROWS', 100_000, 1, 100_000_000),
       queryMaxSeconds: int(env, 'CVM_QUERY_MAX_SECONDS', 30, 1, 3600),
       queryMaxMemoryBytes: int(env, 'CVM_QUERY_MAX_MEMORY_BYTES', 2 * 1024 ** 3, 16 * 1024 ** 2, Number.MAX_SAFE_INTEGER),
+      queryConcurrency: int(env, 'CVM_QUERY_CONCURRENCY', 2, 1, 64),
+      queryQueueSize: int(env, 'CVM_QUERY_QUEUE_SIZE', 8, 0, 10_000),
+      queryQueueWaitSeconds: int(env, 'CVM_QUERY_QUEUE_WAIT_SECONDS', 10, 1, 3600),
+      queryMaxThreads: int(env, 'CVM_QUERY_MAX_THREADS', 1, 1, 256),
+      trustProxy: trustProxy(env),
     },
+    webhooks: { allowHosts: hostList(env, 'CVM_WEBHOOK_ALLOW_HOSTS') },
   };
 }
 

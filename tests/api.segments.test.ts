@@ -35,7 +35,8 @@ async function allMembers(id: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  shop = await seededShop();
+  // The test's receiver listens on loopback: allow-listed, as an operator would for an internal receiver.
+  shop = await seededShop({ env: { CVM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' } });
   // Carol opted out of marketing: she may be in a segment, but never pushed to a webhook.
   await post(shop.rt, [identify('cust-carol', 'anon-carol', { email: 'carol@example.com', country: 'DE', consent: false })]);
   await waitForDrain(shop.rt, 30_000);
@@ -121,7 +122,7 @@ describe('segments', () => {
 
   it('records sizes after each model run and pushes signed members to the webhook, retrying after a failure', async () => {
     const rule = `country = 'DE'`;
-    const res = await shop.as('analyst', { method: 'POST', url: '/v1/segments', payload: { name: 'Germany', rule, webhook_url: `${receiverUrl}/hook/de?token=abc` } });
+    const res = await shop.as('admin', { method: 'POST', url: '/v1/segments', payload: { name: 'Germany', rule, webhook_url: `${receiverUrl}/hook/de?token=abc` } });
     expect(res.statusCode, res.body).toBe(201);
     const { segment, webhook_secret } = res.json();
     expect(webhook_secret).toMatch(/^whsec_/);
@@ -164,11 +165,11 @@ describe('segments', () => {
   });
 
   it('gives up after the retries when the receiver keeps failing, and says so in the audit log', async () => {
-    const res = await shop.as('analyst', { method: 'POST', url: '/v1/segments', payload: { name: 'Broken', rule: 'clv >= 0', webhook_url: `${receiverUrl}/hook/broken` } });
+    const res = await shop.as('admin', { method: 'POST', url: '/v1/segments', payload: { name: 'Broken', rule: 'clv >= 0', webhook_url: `${receiverUrl}/hook/broken` } });
     const id = res.json().segment.id;
     // Only the broken one matters here: delete the working one so the receiver's failure counter is unambiguous.
     for (const s of (await shop.as('analyst', { method: 'GET', url: '/v1/segments' })).json().segments) {
-      if (s.kind === 'custom' && s.id !== id) expect((await shop.as('analyst', { method: 'DELETE', url: `/v1/segments/${s.id}` })).statusCode).toBe(204);
+      if (s.kind === 'custom' && s.id !== id) expect((await shop.as('admin', { method: 'DELETE', url: `/v1/segments/${s.id}` })).statusCode).toBe(204);
     }
     failuresLeft = 100;
     received.length = 0;
@@ -185,7 +186,7 @@ describe('segments', () => {
     expect((await shop.as('analyst', { method: 'GET', url: '/v1/segments/seg_nope/customers' })).statusCode).toBe(404);
     expect((await shop.as('analyst', { method: 'GET', url: '/v1/segments/rfm:Nope/customers' })).statusCode).toBe(404);
     expect((await shop.as('analyst', { method: 'DELETE', url: '/v1/segments/rfm:Champions' })).statusCode).toBe(400);
-    const bad = await shop.as('analyst', { method: 'POST', url: '/v1/segments', payload: { name: 'x', rule: 'clv > 1', webhook_url: 'file:///etc/passwd' } });
+    const bad = await shop.as('admin', { method: 'POST', url: '/v1/segments', payload: { name: 'x', rule: 'clv > 1', webhook_url: 'file:///etc/passwd' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().field).toBe('webhook_url');
   });

@@ -1,7 +1,7 @@
 // A parsed rule → a ClickHouse WHERE condition over customer_features. Field names come from the
 // allow-list (never from the rule text) and every literal becomes a {name:Type} query parameter.
 import { chTime } from '../../lib/clickhouse.ts';
-import { RULE_FIELDS, parseRule, type Literal, type RuleNode } from './rules.ts';
+import { fieldType, parseRule, type FieldType, type Literal, type RuleNode } from './rules.ts';
 
 export interface CompiledRule {
   where: string;
@@ -14,7 +14,7 @@ export function compileRule(node: RuleNode, prefix = 'r'): CompiledRule {
   let n = 0;
   const param = (field: string, lit: Literal): string => {
     const name = `${prefix}_p${n++}`;
-    const type = RULE_FIELDS[field]!;
+    const type = columnType(field);
     if (type === 'time') {
       params[name] = chTime(Date.parse(String(lit.value)));
       return `{${name}:DateTime64(3)}`;
@@ -41,8 +41,14 @@ export function compileRule(node: RuleNode, prefix = 'r'): CompiledRule {
   return { where: walk(node), params };
 }
 
+function columnType(field: string): FieldType {
+  const type = fieldType(field);
+  if (!type) throw new Error(`field ${field} is not in the allow-list`);
+  return type;
+}
+
 function column(field: string): string {
-  if (!Object.hasOwn(RULE_FIELDS, field)) throw new Error(`field ${field} is not in the allow-list`);
+  columnType(field);
   return field;
 }
 

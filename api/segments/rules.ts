@@ -6,8 +6,12 @@ import { RFM_SEGMENTS } from '../../models/rfm/rfm.job.ts';
 
 export type FieldType = 'number' | 'string' | 'time';
 
-/** The fields a rule may use: the columns of the customer_features view, and their types. */
-export const RULE_FIELDS: Record<string, FieldType> = {
+/**
+ * The fields a rule may use: the columns of the customer_features view, and their types. A frozen object
+ * without a prototype, and read only through fieldType(): a rule naming `constructor`, `__proto__` or
+ * `toString` must find nothing here, not Object.prototype's members.
+ */
+export const RULE_FIELDS: Readonly<Record<string, FieldType>> = Object.freeze(Object.assign(Object.create(null) as Record<string, FieldType>, {
   customer_id: 'string',
   country: 'string',
   segment: 'string',
@@ -23,7 +27,12 @@ export const RULE_FIELDS: Record<string, FieldType> = {
   p_alive: 'number',
   expected_purchases: 'number',
   churn_risk: 'number',
-};
+}));
+
+/** The type of an allow-listed field, or undefined: own keys only. */
+export function fieldType(field: string): FieldType | undefined {
+  return Object.hasOwn(RULE_FIELDS, field) ? RULE_FIELDS[field] : undefined;
+}
 
 export const MAX_RULE_LENGTH = 4000;
 const MAX_IN_VALUES = 1000;
@@ -210,7 +219,7 @@ class Parser {
     const f = this.next();
     if (f.kind !== 'ident' || KEYWORDS.has(f.text.toLowerCase())) throw new RuleError(f.pos, `expected a field name, found ${describe(f)}; fields: ${Object.keys(RULE_FIELDS).join(', ')}`);
     const field = f.text.toLowerCase();
-    const type = RULE_FIELDS[field];
+    const type = fieldType(field);
     if (!type) throw new RuleError(f.pos, `unknown field '${f.text}'; fields: ${Object.keys(RULE_FIELDS).join(', ')}`);
 
     const t = this.peek();

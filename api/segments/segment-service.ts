@@ -13,6 +13,7 @@ import type { Principal } from '../auth.ts';
 import { listFeatures, type ListPage } from '../customer-list.ts';
 import { compileRuleText, type CompiledRule } from './rule-sql.ts';
 import { DEFAULT_WEBHOOK_OPTIONS, deliver, webhookHost, type WebhookOptions } from './webhooks.ts';
+import { resolveTarget, webhookPolicy, WebhookTargetError, type WebhookPolicy } from './webhook-target.ts';
 
 export interface SegmentView {
   id: string;
@@ -44,14 +45,38 @@ export class SegmentInputError extends Error {
   }
 }
 
+/** The key may not do this to this segment (403). */
+export class SegmentForbiddenError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * What an analyst sees of a webhook URL: scheme and host only. The path and query often carry the
+ * receiver's token, which only admins (who set webhooks) may read.
+ */
+export function maskWebhookUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/…`;
+  } catch {
+    return '…';
+  }
+}
+
 export const WEBHOOK_MEMBER_CAP = 100_000;
 const RFM_PREFIX = 'rfm:';
 
 export class SegmentService {
   private readonly inflight = new Set<Promise<void>>();
   webhookOptions: WebhookOptions = DEFAULT_WEBHOOK_OPTIONS;
+  /** Which webhook targets are allowed (CVM_WEBHOOK_ALLOW_HOSTS) and how names resolve. */
+  webhookPolicy: WebhookPolicy;
 
-  constructor(private readonly ch: ClickHouse, private readonly pii: PiiCipher, private readonly log: Logger) {}
+  constructor(private readonly ch: ClickHouse, private readonly pii: PiiCipher, private readonly log: Logger, webhookAllowHosts: readonly string[] = []) {
+    this.webhookPolicy = webhookPolicy(webhookAllowHosts);
+  }
 
   private async rows(id?: string): Promise<SegmentRow[]> {
     return this.ch.rows<SegmentRow>(
@@ -67,10 +92,11 @@ export class SegmentService {
     return new Map(rows.map((r) => [r.segment_id, { size: Number(r.size), at: r.last_at }]));
   }
 
-  private view(r: SegmentRow, sizes: Map<string, { size: number; at: string }>): SegmentView {
+  private view(r: SegmentRow, sizes: Map<string, { size: number; at: string }>, viewer: Principal | undefined): SegmentView {
     const s = sizes.get(r.segment_id);
+    const webhook = r.webhook_url ? (viewer?.role === 'admin' ? r.webhook_url : maskWebhookUrl(r.webhook_url)) : null;
     return {
-      id: r.segment_id, kind: 'custom', name: r.name, rule: r.rule, webhook_url: r.webhook_url || null, created_by: r.created_by, created_at: r.created_at,
+      id: r.segment_id, kind: 'custom', name: r.name, rule: r.rule, webhook_url: webhook, created_by: r.created_by, created_at: r.created_at,
       size: s?.size ?? null, size_at: s?.at ?? null,
     };
   }
@@ -81,19 +107,20 @@ export class SegmentService {
     return { id, kind: 'rfm', name, rule: `segment = '${name}'`, webhook_url: null, created_by: null, created_at: null, size: s?.size ?? null, size_at: s?.at ?? null };
   }
 
-  async list(): Promise<SegmentView[]> {
+  /** `viewer`: webhook URLs are shown whole to admins only, masked for everyone else. */
+  async list(viewer?: Principal): Promise<SegmentView[]> {
     const sizes = await this.latestSizes();
-    return [...RFM_SEGMENTS.map((n) => this.builtin(n, sizes)), ...(await this.rows()).map((r) => this.view(r, sizes))];
+    return [...RFM_SEGMENTS.map((n) => this.builtin(n, sizes)), ...(await this.rows()).map((r) => this.view(r, sizes, viewer))];
   }
 
-  async get(id: string): Promise<SegmentView | null> {
+  async get(id: string, viewer?: Principal): Promise<SegmentView | null> {
     const sizes = await this.latestSizes();
     if (id.startsWith(RFM_PREFIX)) {
       const name = id.slice(RFM_PREFIX.length);
       return (RFM_SEGMENTS as readonly string[]).includes(name) ? this.builtin(name, sizes) : null;
     }
     const [row] = await this.rows(id);
-    return row ? this.view(row, sizes) : null;
+    return row ? this.view(row, sizes, viewer) : null;
   }
 
   async create(input: { name: string; rule: string; webhook_url?: string | null }, by: Principal): Promise<{ segment: SegmentView; webhook_secret: string | null }> {
@@ -109,15 +136,14 @@ export class SegmentService {
     let webhookUrl = '';
     let secret: string | null = null;
     if (input.webhook_url) {
-      let u: URL;
+      // A webhook sends customer data out of cvm: only an admin may point one somewhere.
+      if (by.role !== 'admin') throw new SegmentForbiddenError('webhook_url', 'only an admin key may set a webhook_url; save the segment without it, or ask an admin');
       try {
-        u = new URL(input.webhook_url);
-      } catch {
-        throw new SegmentInputError('webhook_url', 'webhook_url must be an absolute http(s) URL');
+        webhookUrl = (await resolveTarget(input.webhook_url, this.webhookPolicy)).url.toString();
+      } catch (err) {
+        if (err instanceof WebhookTargetError) throw new SegmentInputError('webhook_url', err.message);
+        throw err;
       }
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new SegmentInputError('webhook_url', 'webhook_url must be an http(s) URL');
-      if (u.username || u.password) throw new SegmentInputError('webhook_url', 'webhook_url must not carry credentials; the push is signed with the segment secret');
-      webhookUrl = u.toString();
       secret = `whsec_${crypto.randomBytes(32).toString('base64url')}`;
     }
     const now = chTime(Date.now());
@@ -127,12 +153,14 @@ export class SegmentService {
     };
     await this.ch.insert('segments', [row]);
     await audit(this.ch, by, 'segment_create', row.segment_id, { name, rule: input.rule, webhook_host: webhookUrl ? webhookHost(webhookUrl) : null });
-    return { segment: this.view(row, new Map()), webhook_secret: secret };
+    return { segment: this.view(row, new Map(), by), webhook_secret: secret };
   }
 
+  /** Only the key that created a segment, or an admin, deletes it. */
   async remove(id: string, by: Principal): Promise<boolean> {
     const [row] = await this.rows(id);
     if (!row) return false;
+    if (by.role !== 'admin' && row.created_by !== by.keyId) throw new SegmentForbiddenError('id', `segment ${id} was saved by another key; only its creator or an admin may delete it`);
     await this.ch.insert('segments', [{ ...row, deleted: 1, updated_at: chTime(Math.max(Date.now(), Date.parse(row.updated_at + 'Z') + 1)) }]);
     await audit(this.ch, by, 'segment_delete', id);
     return true;
@@ -199,9 +227,10 @@ export class SegmentService {
       );
       const secret = String(this.pii.decrypt(s.webhook_secret));
       const payload = { segment_id: s.segment_id, name: s.name, rule: s.rule, model: run.model, run_id: run.runId, at: new Date().toISOString(), count: members.length, members };
-      const result = await deliver(s.webhook_url, secret, payload, this.log, this.webhookOptions);
+      // Checked again at every push: the name may resolve elsewhere now, and rows saved before the check existed.
+      const result = await deliver(s.webhook_url, secret, payload, this.log, this.webhookOptions, this.webhookPolicy);
       if (!result.ok) this.log.error({ segmentId: s.segment_id, host: webhookHost(s.webhook_url), attempts: result.attempts, status: result.status, problem: result.error }, 'webhook push gave up');
-      await audit(this.ch, undefined, result.ok ? 'webhook_push' : 'webhook_failed', s.segment_id, { run_id: run.runId, members: members.length, attempts: result.attempts, status: result.status });
+      await audit(this.ch, undefined, result.ok ? 'webhook_push' : result.refused ? 'webhook_refused' : 'webhook_failed', s.segment_id, { run_id: run.runId, members: members.length, attempts: result.attempts, status: result.status });
     } catch (err) {
       this.log.error({ err, segmentId: s.segment_id }, 'webhook push failed');
     }
