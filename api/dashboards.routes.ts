@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
 import { DASHBOARDS_DIR, registry as shippedRegistry } from '../dashboards/panel-registry.ts';
+import { systemClock } from '../lib/clock.ts';
 import { FilterError, resolveFilters, type FilterQuery, type Filters } from '../dashboards/filters.ts';
 import { modelRunCounts, panelData, type PanelContext } from '../dashboards/panel-data.ts';
 import { pipelineStatus } from '../transform/pipeline-status.ts';
@@ -94,7 +95,7 @@ export default async function dashboardsRoutes(app: FastifyInstance, opts: { dep
 
   const filtersOf = (req: FilterRequest, reply: FastifyReply): Filters | null => {
     try {
-      return resolveFilters(req.query);
+      return resolveFilters(req.query, (deps.clock ?? systemClock).now());
     } catch (err) {
       if (err instanceof FilterError) {
         void reply.code(400).send({ error: 'invalid_request', field: `querystring.${err.field}`, message: err.message });
@@ -123,7 +124,7 @@ export default async function dashboardsRoutes(app: FastifyInstance, opts: { dep
          (SELECT arraySort(groupUniqArray(toString(segment))) FROM rfm_scores
            WHERE run_id = (SELECT argMax(run_id, finished_at) FROM model_runs FINAL WHERE model = 'rfm' AND status = 'ok')) AS segments`,
     );
-    const defaults = resolveFilters({});
+    const defaults = resolveFilters({}, (deps.clock ?? systemClock).now());
     return {
       base_currency: deps.config.baseCurrency,
       defaults: { from: defaults.from, to: defaults.to, grain: defaults.grain },

@@ -16,7 +16,7 @@ export default async function modelsRoutes(app: FastifyInstance, opts: { deps: A
     async (req, reply) => {
     if (!deps.models) return reply.code(503).send({ error: 'no_scheduler', message: 'this process does not run model jobs; call the scheduler role' });
     try {
-      const now = req.query.as_of ? new Date(`${req.query.as_of}T23:59:59.999Z`) : new Date();
+      const now = req.query.as_of ? new Date(`${req.query.as_of}T23:59:59.999Z`) : undefined;
       const runs = await deps.models.run(req.params.name, now);
       const failed = runs.some((r) => r.status !== 'ok');
       return reply.code(failed ? 500 : 200).send({ runs });

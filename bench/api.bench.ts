@@ -66,7 +66,7 @@ const bench: BenchModule = {
     try {
       const customers = quick ? 400 : 2000;
       await loadCatalogue(rt.deps.ch);
-      const events = await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers, days: 180 });
+      const events = await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers, days: 180 }, rt.models.clock.now());
       await waitForDrain(rt, 600_000);
       const runs = await rt.models.run('all');
       log(`api: ${events} events, ${customers} customers; models ${runs.map((r) => `${r.model}:${r.status}`).join(' ')}`);

@@ -23,7 +23,7 @@ const bench: BenchModule = {
     const rows: BenchRow[] = [];
     try {
       await loadCatalogue(rt.deps.ch);
-      await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: quick ? 300 : 2000, days: 180 });
+      await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: quick ? 300 : 2000, days: 180 }, rt.models.clock.now());
       await waitForDrain(rt, 300_000);
       const [run] = await rt.models.run('recs');
       log(`recs: job ${run!.status} in ${run!.durationMs} ms`);

@@ -31,7 +31,8 @@ function badRecords(site: string, now: number): Array<{ key: string; value: stri
   );
 }
 
-export async function loadDemoStore(rt: Runtime, size: DemoSize, end = Date.now()): Promise<DemoStoreReport> {
+/** `end`: the history's last instant; the runtime's clock by default (tests run on a fixed one). */
+export async function loadDemoStore(rt: Runtime, size: DemoSize, end = rt.models.clock.now()): Promise<DemoStoreReport> {
   if (!rt.eventLog) throw new Error('the demo store needs a runtime with the collector or transformer role (an event log)');
   const t0 = Date.now();
   const { config } = rt.deps;

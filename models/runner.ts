@@ -6,6 +6,7 @@ import type { ClickHouse } from '../lib/clickhouse.ts';
 import { chTime } from '../lib/clickhouse.ts';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
 import type { ModelJob, ModelJobResult } from './job.ts';
 import { JobLock, JobLockedError, type Lease } from './lock.ts';
 
@@ -39,11 +40,14 @@ export class ModelRunner extends EventEmitter {
   private readonly running = new Map<string, Promise<ModelRunRecord>>();
   private readonly afterRunHooks: Array<(run: ModelRunRecord) => Promise<void>> = [];
   private readonly lock: JobLock | null;
+  /** "Now" for runs not given an explicit reference time (the scheduler's, the API's without `as_of`). */
+  readonly clock: Clock;
 
   /** `lock`: against a ClickHouse server several processes may run jobs, so each run takes a lease (models/lock.ts);
    *  the embedded store belongs to one process, which the `running` map already keeps to one run per job. */
-  constructor(private readonly deps: { ch: ClickHouse; config: Config; log: Logger; lock?: JobLock | null }) {
+  constructor(private readonly deps: { ch: ClickHouse; config: Config; log: Logger; lock?: JobLock | null; clock?: Clock }) {
     super();
+    this.clock = deps.clock ?? systemClock;
     this.lock = deps.lock !== undefined ? deps.lock : deps.ch.mode === 'server' ? new JobLock(deps.ch, { log: deps.log.child({ name: 'model-lock' }) }) : null;
   }
 
@@ -63,7 +67,7 @@ export class ModelRunner extends EventEmitter {
   }
 
   /** Run one job, or 'all' in dependency order. A job already running is joined, not started twice. */
-  async run(name: string, now = new Date()): Promise<ModelRunRecord[]> {
+  async run(name: string, now: Date = new Date(this.clock.now())): Promise<ModelRunRecord[]> {
     if (name === 'all') {
       const out: ModelRunRecord[] = [];
       for (const job of this.ordered()) out.push(await this.runOne(job, now));

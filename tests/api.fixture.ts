@@ -8,7 +8,7 @@ import { demoCatalogue } from '../storefront/demo/catalogue.ts';
 import { generateHistory } from '../storefront/demo/history.ts';
 import { apiServices } from '../api/services.ts';
 import type { KeyRole } from '../api/keys.ts';
-import { ADMIN, WRITE, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, FIXTURE_NOW, WRITE, testRuntime } from './helpers/runtime.ts';
 import { daysAgo, event, purchase } from './helpers/events.ts';
 
 export { ADMIN, WRITE };
@@ -21,12 +21,12 @@ export const ALICE = {
   phone: '+49 170 5550123',
 };
 
-export function identify(customerId: string, anonymousId: string, traits: Record<string, unknown>, at: Date = new Date()) {
+export function identify(customerId: string, anonymousId: string, traits: Record<string, unknown>, at: Date = new Date(FIXTURE_NOW)) {
   return { event_id: crypto.randomUUID(), type: 'identify', ts: at.toISOString(), customer_id: customerId, anonymous_id: anonymousId, traits };
 }
 
 /** Alice: an anonymous session, then identify, three orders (one refunded in full), in Germany. */
-export function aliceEvents(now = Date.now()) {
+export function aliceEvents(now = FIXTURE_NOW) {
   const session = { session_id: 'sess-alice-1', context: { country: 'DE', url: 'https://shop.example/p/1' } };
   return [
     { ...event('page_view', { anonymous_id: ALICE.anon }, {}, daysAgo(30, now)), ...session },
@@ -59,7 +59,8 @@ export async function newKey(rt: Runtime, role: KeyRole, extra: { site?: string;
 /** The runtime with the demo customers (seeded, so every run has the same shop) plus Alice, models run. */
 export async function seededShop(opts: { customers?: number; env?: Record<string, string>; models?: boolean } = {}): Promise<Shop> {
   const rt = await testRuntime({ CVM_API_RATE_LIMIT_PER_MINUTE: '1000000', ...(opts.env ?? {}) });
-  const now = Date.now();
+  // The runtime's clock is stopped at FIXTURE_NOW too, so the seeded shop and its model answers never move.
+  const now = FIXTURE_NOW;
   const history = generateHistory(demoCatalogue(), { customers: opts.customers ?? 60, days: 120, end: now - 60_000, seed: 7 }).map((h) => h.event);
   await post(rt, [...history, ...aliceEvents(now)]);
   expect(await waitForDrain(rt, 60_000)).toBe(true);

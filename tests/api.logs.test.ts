@@ -7,7 +7,7 @@ import { startRuntime, waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { apiServices } from '../api/services.ts';
-import { ADMIN, WRITE, tempDir } from './helpers/runtime.ts';
+import { ADMIN, FIXTURE_NOW, WRITE, fixtureClock, tempDir } from './helpers/runtime.ts';
 import { daysAgo, purchase } from './helpers/events.ts';
 import { identify } from './api.fixture.ts';
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   const log = initLogging({ level: 'trace', destination: sink });
   const config = testConfig({ CVM_DATA_DIR: tempDir(), CVM_ADMIN_KEY: ADMIN, CVM_DEMO_WRITE_KEY: WRITE, CVM_TRANSFORM_FLUSH_MS: '50', CVM_LOG_LEVEL: 'trace' });
-  rt = await startRuntime(config, log, { collector: true, transformer: true, scheduler: false, api: true }, { listen: false });
+  rt = await startRuntime(config, log, { collector: true, transformer: true, scheduler: false, api: true }, { listen: false, clock: fixtureClock });
 });
 afterAll(async () => {
   await rt?.close();
@@ -37,7 +37,7 @@ afterAll(async () => {
 describe('logs', () => {
   it('never contain keys, PII or webhook tokens', async () => {
     const app = rt.app!;
-    const now = Date.now();
+    const now = FIXTURE_NOW;
     const batch = [
       identify('cust-z', 'anon-z', { email: EMAIL, name: NAME, phone: PHONE, country: 'GB' }, daysAgo(5, now)),
       purchase('cust-z', daysAgo(4, now), 50),

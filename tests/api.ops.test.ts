@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
 import { waitForDrain } from '../bin/runtime.ts';
-import { ADMIN, WRITE, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { purchase, daysAgo } from './helpers/events.ts';
 import { newKey } from './api.fixture.ts';
 
@@ -13,7 +13,7 @@ const admin = { authorization: `Bearer ${ADMIN}` };
 
 beforeAll(async () => {
   rt = await testRuntime({ CVM_API_CORS_ORIGINS: 'https://admin.example' });
-  const now = Date.now();
+  const now = FIXTURE_NOW;
   await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: [purchase('c1', daysAgo(3, now), 10), purchase('c2', daysAgo(9, now), 20)] } });
   await waitForDrain(rt, 30_000);
   await rt.models.run('rfm');

@@ -64,16 +64,39 @@ afterAll(async () => {
 });
 
 describe('clv job', () => {
-  it('fails the run with a clear message when there are too few repeat buyers', async () => {
+  it('fails with a clear message only when nobody bought twice', async () => {
+    await ch.insert('events', Array.from({ length: 10 }, (_, i) => purchase(`solo-${i}`, NOW.getTime() - (100 + i) * DAY, 20 + i)));
+    const [rec] = await runner.run('clv', NOW);
+    expect(rec?.status).toBe('failed');
+    expect(rec?.error).toMatch(/no repeat buyers at all among 10 customers/);
+    expect(await latestRunId(ch, 'clv')).toBeNull();
+  });
+
+  it('a shop with too few repeat buyers for a plain fit is fitted with a penalty, flagged, and everyone scored', async () => {
     const few = [];
     for (let i = 0; i < 10; i++) {
       few.push(purchase(`few-${i}`, NOW.getTime() - 100 * DAY, 20), purchase(`few-${i}`, NOW.getTime() - 50 * DAY, 25));
     }
     await ch.insert('events', few);
     const [rec] = await runner.run('clv', NOW);
-    expect(rec?.status).toBe('failed');
-    expect(rec?.error).toMatch(/too little purchase history to fit CLV: 10 repeat buyers .* \(need at least 20\)/);
-    expect(await latestRunId(ch, 'clv')).toBeNull();
+    expect(rec?.error).toBeUndefined();
+    expect(rec?.status).toBe('ok');
+    const m = rec!.metrics as { fit: string; bgnbd: { fit: { mode: string; penalty: number; reason: string } }; gammagamma: { fit: { mode: string; reason: string } } };
+    expect(m.fit).toBe('penalised');
+    expect(m.bgnbd.fit.mode).toBe('penalised');
+    expect(m.bgnbd.fit.penalty).toBeGreaterThan(0);
+    expect(m.bgnbd.fit.reason).toMatch(/only 10 repeat buyers \(a plain fit needs 20\)/);
+    expect(m.gammagamma.fit.reason).toMatch(/only 10 repeat buyers with a positive spend/);
+    // The flag is stored with the run, where the dashboards' pipeline page reads it.
+    const [stored] = await ch.rows<{ metrics: string }>(`SELECT metrics FROM model_runs FINAL WHERE run_id = {r:String}`, { r: rec!.runId });
+    expect(JSON.parse(stored!.metrics).fit).toBe('penalised');
+    const rows = await ch.rows<Score>('SELECT * FROM clv_scores WHERE run_id = {run:String}', { run: rec!.runId });
+    expect(rows).toHaveLength(20);
+    for (const r of rows) {
+      expect(Number.isFinite(r.clv) && r.clv >= 0, `${r.customer_id}: clv ${r.clv}`).toBe(true);
+      expect(r.p_alive).toBeGreaterThan(0);
+      expect(r.p_alive).toBeLessThanOrEqual(1);
+    }
   });
 
   it('fits on a few hundred purchases and writes sensible scores for the latest ok run', async () => {
@@ -112,9 +135,9 @@ describe('clv job', () => {
     expect(runId).toBe(rec!.runId);
 
     const rows = await ch.rows<Score>('SELECT * FROM clv_scores WHERE run_id = {run:String} ORDER BY customer_id', { run: runId });
-    // Everyone with a purchase, the 10 from the failed run included.
+    // Everyone with a purchase, the one-time and the few repeat buyers of the earlier runs included.
     const customers = new Set(events.map((e) => (e as { customer_id: string }).customer_id).filter((c) => c !== '' && c !== 'bot-buyer'));
-    for (let i = 0; i < 10; i++) customers.add(`few-${i}`);
+    for (let i = 0; i < 10; i++) customers.add(`few-${i}`).add(`solo-${i}`);
     expect(rows).toHaveLength(customers.size);
     expect(rec!.rowsWritten).toBe(customers.size);
     for (const r of rows) {
@@ -158,6 +181,9 @@ describe('clv job', () => {
 
     const [run] = await ch.rows<{ metrics: string; params: string }>('SELECT metrics, params FROM model_runs FINAL WHERE run_id = {run:String}', { run: runId });
     const metrics = JSON.parse(run!.metrics);
+    // Enough repeat buyers for the plain maximum: no penalty, and the run says so.
+    expect(metrics.fit).toBe('plain');
+    expect(metrics.bgnbd.fit).toEqual({ mode: 'plain', penalty: 0, reason: null });
     expect(metrics.bgnbd.r).toBeGreaterThan(0);
     expect(metrics.bgnbd.loglik).toBeLessThan(0);
     expect(metrics.gammagamma.q).toBeGreaterThan(1);

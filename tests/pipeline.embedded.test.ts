@@ -1,7 +1,7 @@
 // The foundation path on the real engines: collector → embedded log → transformer → ClickHouse → RFM → API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, daysAgo } from './helpers/events.ts';
-import { ADMIN, WRITE, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
 let rt: Runtime;
@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe('embedded pipeline', () => {
   it('posts events, stores them once, scores RFM and serves it from the API', async () => {
-    const now = Date.now();
+    const now = FIXTURE_NOW;
     const batch = [
       purchase('alice', daysAgo(2, now), 120),
       purchase('alice', daysAgo(20, now), 80),

@@ -60,7 +60,8 @@ describe.skipIf(!hasChromium)('the shop in headless Chromium', () => {
     rt = await startRuntime(config, initLogging({ level: 'silent' }), { collector: true, transformer: true, scheduler: false, api: true }, { listen: true });
     url = rt.url!;
     await loadCatalogue(rt.deps.ch);
-    await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 200, days: 90 });
+    // Real time on purpose: the browser journey's events are stamped by the shop with the wall clock.
+    await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 200, days: 90 }, rt.models.clock.now());
     expect(await waitForDrain(rt, 120_000)).toBe(true);
     for (const r of await rt.models.run('all')) {
       if (r.model === 'rfm' || r.model === 'recs') expect(`${r.model}: ${r.status} ${r.error ?? ''}`.trim()).toBe(`${r.model}: ok`);

@@ -22,12 +22,13 @@ beforeAll(async () => {
   rt = await startRuntime(config, initLogging({ level: 'silent' }), { collector: true, transformer: true, scheduler: false, api: true }, { listen: true });
   await loadCatalogue(rt.deps.ch);
   // A little history first, so the shelves have recommendations to show and to be clicked.
-  await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 40, days: 60 });
+  // Real time on purpose: the shop stamps its own events with the wall clock, so history ends at the runtime's now.
+  await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 40, days: 60 }, rt.models.clock.now());
   expect(await waitForDrain(rt, 60_000)).toBe(true);
   await rt.models.run('recs');
   await (await recsStore(rt.deps)).load(rt.deps.ch);
   await (await shopFor(rt.deps)).refreshCatalogue(true);
-  end = Date.now();
+  end = rt.models.clock.now();
   report = await simulateTraffic({ url: rt.url!, adminKey: ADMIN, writeKey: config.keys.demoWrite, visitors: 40, days: DAYS, end, seed: 99, concurrency: 4 });
   console.log(`demo traffic: ${report.visitors} visitors, ${report.events} events, ${report.orders} orders in ${report.seconds.toFixed(1)} s (${(report.visitors / report.seconds).toFixed(1)} visitors/s, ${(report.events / report.seconds).toFixed(0)} events/s)`);
   expect(await waitForDrain(rt, 60_000)).toBe(true);

@@ -5,14 +5,14 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, event } from './helpers/events.ts';
-import { ADMIN, WRITE, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
 let rt: Runtime & { dir: string };
 const DAY = 86_400_000;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 // Two consecutive UTC days a little in the past, and noon on each.
-const D1 = Math.floor(Date.now() / DAY) * DAY - 10 * DAY;
+const D1 = Math.floor(FIXTURE_NOW / DAY) * DAY - 10 * DAY;
 const D2 = D1 + DAY;
 const D3 = D1 + 2 * DAY;
 const noon = (d: number) => new Date(d + 12 * 3600_000).toISOString();

@@ -3,12 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, daysAgo, event } from './helpers/events.ts';
-import { ADMIN, WRITE, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
 let rt: Runtime & { dir: string };
 const auth = { authorization: `Bearer ${ADMIN}` };
-const now = Date.now();
+const now = FIXTURE_NOW;
 
 async function post(batch: unknown[]) {
   const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });

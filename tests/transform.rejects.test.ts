@@ -5,13 +5,13 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, event } from './helpers/events.ts';
-import { ADMIN, WRITE, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
 let rt: Runtime & { dir: string };
 const auth = { authorization: `Bearer ${ADMIN}` };
 const DAY = 86_400_000;
-const EVENT_DAY = Math.floor(Date.now() / DAY) * DAY - 3 * DAY;
+const EVENT_DAY = Math.floor(FIXTURE_NOW / DAY) * DAY - 3 * DAY;
 
 async function post(batch: unknown[]) {
   return rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });

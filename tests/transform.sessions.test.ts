@@ -2,13 +2,13 @@
 // server events join the visitor's open session, and the sessions table has what dashboards read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { event } from './helpers/events.ts';
-import { WRITE, testRuntime } from './helpers/runtime.ts';
+import { WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { serverSessionId } from '../transform/sessionise.ts';
 
 let rt: Runtime & { dir: string };
 const MIN = 60_000;
-const T0 = Math.floor(Date.now() / MIN) * MIN - 2 * 86_400_000;
+const T0 = Math.floor(FIXTURE_NOW / MIN) * MIN - 2 * 86_400_000;
 const at = (m: number) => new Date(T0 + m * MIN);
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';

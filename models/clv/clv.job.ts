@@ -4,12 +4,10 @@
 import { chTime } from '../../lib/clickhouse.ts';
 import { sql } from '../../lib/sql.ts';
 import type { ModelJob, ModelJobContext, ModelJobResult } from '../job.ts';
-import { fitBgNbd } from './bgnbd.ts';
-import { fitGammaGamma, repeatBuyers } from './gamma-gamma.ts';
-import { monthlySchedule, scoreCustomers } from './lifetime-value.ts';
-
-/** Below this many repeat buyers the fitted parameters are noise; the run fails instead. */
-export const MIN_REPEAT_BUYERS = 20;
+import { FitError } from './fit-error.ts';
+import { fitAndScoreClv } from './fit-and-score.ts';
+import { monthlySchedule } from './lifetime-value.ts';
+import { MIN_REPEAT_BUYERS } from './robust-fit.ts';
 const INSERT_BATCH = 100_000;
 const DAYS_PER_WEEK = 7;
 
@@ -59,23 +57,13 @@ export const clvJob: ModelJob = {
       T[i] = Number(r.age_days) / DAYS_PER_WEEK;
       zbar[i] = Number(r.monetary);
     }
-    const spenders = repeatBuyers(x, zbar);
-    if (spenders.x.length < MIN_REPEAT_BUYERS) {
-      throw new Error(
-        `too little purchase history to fit CLV: ${spenders.x.length} repeat buyers with a positive spend among ${n} customers ` +
-          `(need at least ${MIN_REPEAT_BUYERS})`,
-      );
-    }
-    const bg = fitBgNbd({ x, tx, T });
-    const gg = fitGammaGamma(spenders);
-    if (!(gg.params.q > 1)) {
-      throw new Error(`Gamma-Gamma fit has q = ${gg.params.q.toFixed(3)} <= 1: the population mean spend is infinite, so CLV is undefined`);
-    }
-    log.info({ runId, customers: n, bgnbd: bg.params, gammagamma: gg.params }, 'clv models fitted');
-
+    if (n === 0) throw new FitError('no customers with a purchase up to the as-of time: nothing to score');
     const schedule = monthlySchedule(horizonDays, discountRate, DAYS_PER_WEEK);
-    const s = scoreCustomers(bg.params, gg.params, { x, tx, T, zbar }, schedule);
-    const computedAt = chTime(Date.now());
+    const { bg, gg, fit, repeatBuyers, scores: s } = fitAndScoreClv({ x, tx, T, zbar }, schedule);
+    if (fit === 'penalised') log.warn({ runId, bgnbd: bg.fit, gammagamma: gg.fit }, 'clv fitted with a penalty: the plain fit was not usable on this data');
+    log.info({ runId, customers: n, fit, bgnbd: bg.params, gammagamma: gg.params }, 'clv models fitted');
+
+    const computedAt = chTime(Date.now()); // wall time of the computation, not the as-of instant
     for (let start = 0; start < n; start += INSERT_BATCH) {
       const batch = [];
       for (let i = start; i < Math.min(n, start + INSERT_BATCH); i++) {
@@ -107,7 +95,9 @@ export const clvJob: ModelJob = {
       params: { horizon_days: horizonDays, discount_rate_annual: discountRate, time_unit: 'week', min_repeat_buyers: MIN_REPEAT_BUYERS },
       metrics: {
         customers: n,
-        repeat_buyers: spenders.x.length,
+        repeat_buyers: repeatBuyers,
+        // 'penalised': the plain maximum was on a boundary or not confirmed (e.g. a new shop); see each model's fit.
+        fit,
         bgnbd: {
           r: round(bg.params.r),
           alpha: round(bg.params.alpha),
@@ -116,6 +106,7 @@ export const clvJob: ModelJob = {
           loglik: round(bg.logLik, 9),
           starts_converged: bg.startsConverged,
           starts_tried: bg.startsTried,
+          fit: bg.fit,
         },
         gammagamma: {
           p: round(gg.params.p),
@@ -125,6 +116,7 @@ export const clvJob: ModelJob = {
           customers: gg.customers,
           starts_converged: gg.startsConverged,
           starts_tried: gg.startsTried,
+          fit: gg.fit,
         },
         expected_purchases_total: round(totalPurchases),
         clv: { total: round(totalClv), mean: round(totalClv / n), ...quantiles(s.clv, [0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1]) },

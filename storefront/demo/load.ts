@@ -27,7 +27,8 @@ export async function loadCatalogue(ch: ClickHouse): Promise<number> {
 }
 
 /** Appends the demo history to the log; returns how many events were appended. */
-export async function appendDemoHistory(eventLog: EventLog, config: Config, size: DemoSize, end = Date.now()): Promise<number> {
+/** `end` is the history's last instant: the caller's clock, so a seed gives the same shop when the clock is fixed. */
+export async function appendDemoHistory(eventLog: EventLog, config: Config, size: DemoSize, end: number): Promise<number> {
   const history = generateHistory(demoCatalogue(), { customers: size.customers, days: size.days, end });
   const chunk = 5000;
   for (let i = 0; i < history.length; i += chunk) {

@@ -1,5 +1,6 @@
 // Builders for contract-valid events in tests.
 import crypto from 'node:crypto';
+import { FIXTURE_NOW } from './runtime.ts';
 
 export function purchase(customerId: string, at: Date | string, total: number, opts: { currency?: string; orderId?: string; items?: Array<{ product_id: string; quantity: number; price: number; category?: string }> } = {}) {
   const ts = typeof at === 'string' ? at : at.toISOString();
@@ -13,10 +14,10 @@ export function purchase(customerId: string, at: Date | string, total: number, o
   };
 }
 
-export function event(type: string, who: { customer_id?: string; anonymous_id?: string }, properties: Record<string, unknown> = {}, at: Date | string = new Date()) {
+export function event(type: string, who: { customer_id?: string; anonymous_id?: string }, properties: Record<string, unknown> = {}, at: Date | string = new Date(FIXTURE_NOW)) {
   return { event_id: crypto.randomUUID(), type, ts: typeof at === 'string' ? at : at.toISOString(), ...who, properties };
 }
 
-export function daysAgo(n: number, from = Date.now()): Date {
+export function daysAgo(n: number, from = FIXTURE_NOW): Date {
   return new Date(from - n * 86_400_000);
 }
