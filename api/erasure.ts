@@ -2,12 +2,59 @@
 // anonymous id linked to any of those. Tables are found in the catalogue, not listed here: every table
 // with a person column (customer_id, *_customer_id, anonymous_id, actor_id) is covered, so a table that
 // another module adds later is erased too. The dead-letter table keeps raw payloads, which are searched
-// for the ids. In-memory copies (score cache, recommendation store) are dropped or reloaded.
+// for the ids.
+//
+// Erasure must leave nothing recoverable where data rests, so:
+//  - holders of live state (the shop: account, sessions, carts, order book; caches) are called first, each
+//    by name through a typed registry, so none writes the person back while the rows go;
+//  - orders are anonymised (a pseudonym per erasure), not deleted: the shop's revenue stays right;
+//  - rows go by synchronous mutations whose predicate names a Memory table, not the ids, and the outdated
+//    parts are cleared from disk at once (lib/ch-purge.ts);
+//  - the event log: the person's data keys are destroyed (every copy of their records, in the embedded log's
+//    freed pages or on Kafka, is ciphertext under a key that no longer exists), and on the embedded log the
+//    records are removed too.
 import crypto from 'node:crypto';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import type { PiiCipher } from '../lib/crypto.ts';
+import { deleteRowsWhereIn, updateRowsWhereIn } from '../lib/ch-purge.ts';
+import { SealedEventLog } from '../lib/eventlog/sealed.ts';
+import type { SubjectKeys } from '../lib/subject-keys.ts';
 import type { AppDeps } from './deps.ts';
+import type { ScoreCache } from './score-cache.ts';
 import { existingTables } from './tables.ts';
+
+/** Who is being erased, as every holder needs it: their ids, and the pseudonym their orders now carry. */
+export interface ErasureSubject {
+  customers: string[];
+  anonymous: string[];
+  pseudonym: string;
+}
+
+/** Anything holding a person's data outside the tables (memory, a session store): registered by name. */
+export interface ErasureHolder {
+  forget(subject: ErasureSubject): Promise<void>;
+}
+
+const HOLDERS = 'erasureHolders';
+
+function holders(deps: Pick<AppDeps, 'services'>): Map<string, ErasureHolder> {
+  let m = deps.services.get(HOLDERS) as Map<string, ErasureHolder> | undefined;
+  if (!m) deps.services.set(HOLDERS, (m = new Map()));
+  return m;
+}
+
+/** A feature module that keeps person data in memory registers here once; eraseCustomer calls it. */
+export function registerErasureHolder(deps: Pick<AppDeps, 'services'>, name: string, holder: ErasureHolder): void {
+  holders(deps).set(name, holder);
+}
+
+/** Orders stay (the shop's totals), without the person: these columns get the pseudonym or are emptied. */
+const ANONYMISE: Record<string, Record<string, 'pseudonym' | 'empty'>> = {
+  orders: { customer_id: 'pseudonym', anonymous_id: 'empty' },
+  // event_id emptied too: the shop's reconcile would otherwise re-send the (erased) purchase events.
+  order_events: { customer_id: 'pseudonym', anonymous_id: 'empty', reason: 'empty', event_id: 'empty' },
+  order_items: { customer_id: 'pseudonym', anonymous_id: 'empty' },
+};
 
 export type PersonColumnKind = 'customer' | 'anonymous' | 'actor';
 
@@ -143,16 +190,6 @@ async function countRows(ch: ClickHouse, ts: Target[]): Promise<Record<string, n
   return Object.fromEntries(rows.map((r) => [r.t, Number(r.n)]));
 }
 
-async function deleteRows(ch: ClickHouse, t: Target): Promise<void> {
-  try {
-    // Lightweight delete: rows are masked at once and dropped at the next merge.
-    await ch.exec(`DELETE FROM {tbl:Identifier} WHERE ${t.where}`, t.params);
-  } catch {
-    // Engines or tables (projections) without lightweight delete: a synchronous mutation.
-    await ch.exec(`ALTER TABLE {tbl:Identifier} DELETE WHERE ${t.where} SETTINGS mutations_sync = 2`, t.params);
-  }
-}
-
 export function hashedId(id: string): string {
   return `sha256:${crypto.createHash('sha256').update(id).digest('hex')}`;
 }
@@ -160,38 +197,86 @@ export function hashedId(id: string): string {
 export interface ErasureResult {
   customer_id: string;
   ids: PersonIds;
-  /** Rows erased per table. */
+  /** Rows erased (deleted or anonymised) per table. */
   erased: Record<string, number>;
   /** Rows still matching after the deletes (all zero when the erasure is complete). */
   remaining: Record<string, number>;
   caches: string[];
+  /** Records removed from the embedded event log (their keys are destroyed in every mode). */
+  log_records: number;
+}
+
+async function rejectIds(ch: ClickHouse, t: Target): Promise<string[]> {
+  const rows = await ch.rows<{ id: string }>(`SELECT toString(reject_id) AS id FROM {tbl:Identifier} WHERE ${t.where}`, t.params);
+  return rows.map((r) => r.id);
+}
+
+async function eraseRows(ch: ClickHouse, tables: PersonTable[], ts: Target[], ids: PersonIds, pseudonym: string, counts: Record<string, number>): Promise<void> {
+  const everyone = [...ids.customers, ...ids.anonymous];
+  for (const t of tables) {
+    if ((counts[t.table] ?? 0) === 0) continue;
+    const cols = t.columns.map((c) => c.name);
+    const anon = ANONYMISE[t.table];
+    if (anon) {
+      const set = Object.fromEntries(Object.entries(anon).map(([col, how]) => [col, how === 'pseudonym' ? pseudonym : '']));
+      await updateRowsWhereIn(ch, t.table, cols, everyone, set);
+      continue;
+    }
+    await deleteRowsWhereIn(ch, t.table, cols, everyone);
+  }
+  // The order history's actor names the customer as `customer:<id>`.
+  if (tables.some((t) => t.table === 'order_events')) {
+    await updateRowsWhereIn(ch, 'order_events', ['actor'], ids.customers.map((c) => `customer:${c}`), { actor: 'customer:erased' });
+  }
+  const rejects = ts.find((t) => t.table === 'events_rejected');
+  if (rejects && (counts.events_rejected ?? 0) > 0) await deleteRowsWhereIn(ch, 'events_rejected', ['reject_id'], await rejectIds(ch, rejects));
 }
 
 export async function eraseCustomer(deps: AppDeps, id: string): Promise<ErasureResult> {
   const { ch } = deps;
   const tables = await personTables(ch);
   const ids = await personIds(ch, id, tables);
+  const subject: ErasureSubject = { ...ids, pseudonym: `erased:${crypto.randomBytes(8).toString('hex')}` };
+  const everyone = [...ids.customers, ...ids.anonymous];
+  const caches: string[] = [];
+
+  // 1. Live holders first (the shop blocks the account and flushes pending writes), by name.
+  for (const [name, holder] of holders(deps)) {
+    await holder.forget(subject);
+    caches.push(name);
+  }
+
+  // 2. The event log: keys destroyed first, so no batch opens the person's records from here on.
+  let logRecords = 0;
+  const keys = deps.services.get('subjectKeys') as SubjectKeys | undefined;
+  if (deps.eventLog instanceof SealedEventLog) logRecords = await deps.eventLog.forget([deps.config.topics.events], everyone);
+  else if (keys) await keys.destroy(everyone.map((x) => keys.pseudonym(x)));
+
+  // 3. Tables: anonymise orders, delete the rest, clear the old parts. A batch the transformer opened just
+  // before the keys went may land meanwhile: one more pass catches it.
   const ts = targets(tables, ids, await existingTables(ch, true));
   const before = await countRows(ch, ts);
-  for (const t of ts) if ((before[t.table] ?? 0) > 0) await deleteRows(ch, t);
-  const after = await countRows(ch, ts);
-  const caches: string[] = [];
-  for (const [name, svc] of deps.services) {
-    const s = svc as { forget?: (id: string) => unknown } | null;
-    if (s && typeof s.forget === 'function') {
-      for (const x of [...ids.customers, ...ids.anonymous]) await s.forget(x);
-      caches.push(name);
-    }
+  await eraseRows(ch, tables, ts, ids, subject.pseudonym, before);
+  let after = await countRows(ch, ts);
+  if (Object.values(after).some((n) => n > 0)) {
+    await eraseRows(ch, tables, ts, ids, subject.pseudonym, after);
+    after = await countRows(ch, ts);
   }
-  // A recommendation store without forget() is rebuilt from the tables just cleaned.
-  const recs = deps.services.get('recs') as { forget?: unknown; load?: (ch: ClickHouse) => Promise<unknown> } | undefined;
-  if (recs && typeof recs.forget !== 'function' && typeof recs.load === 'function') {
+
+  // 4. Caches, by name, after the tables (a reload now reads the cleaned tables).
+  const scores = deps.services.get('scores') as ScoreCache | undefined;
+  if (scores) {
+    for (const c of ids.customers) scores.forget(c);
+    caches.push('scores');
+  }
+  const recs = deps.services.get('recs') as { load?: (ch: ClickHouse) => Promise<unknown> } | undefined;
+  if (recs && typeof recs.load === 'function') {
     await recs.load(ch);
     caches.push('recs (reloaded)');
   }
   const erased = Object.fromEntries(Object.entries(before).filter(([, n]) => n > 0));
   const remaining = Object.fromEntries(Object.entries(after).filter(([, n]) => n > 0));
-  return { customer_id: id, ids, erased, remaining, caches };
+  return { customer_id: id, ids, erased, remaining, caches, log_records: logRecords };
 }
 
 export const EXPORT_ROWS_PER_TABLE = 100_000;

@@ -17,7 +17,7 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
     {
       preHandler: requireRole(deps, 'admin'),
       schema: {
-        summary: 'Erase a customer: raw events (by customer id and every linked anonymous id), identities, profile, sessions, orders, model outputs, caches',
+        summary: 'Erase a customer: their event-log keys destroyed and records removed, raw events (by customer id and every linked anonymous id), identities, profile, sessions, dead letters, shop account (blocked, sessions ended), model outputs, caches; orders anonymised so shop totals stay',
         tags: ['privacy'],
         params: CustomerIdParams,
       },
@@ -27,6 +27,7 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
       const complete = Object.keys(result.remaining).length === 0;
       await audit(deps.ch, req.principal, 'erase', hashedId(req.params.id), {
         erased: result.erased, remaining: result.remaining, customer_ids: result.ids.customers.length, anonymous_ids: result.ids.anonymous.length, caches: result.caches,
+        log_records: result.log_records,
       });
       if (!complete) deps.log.error({ target: hashedId(req.params.id), remaining: result.remaining }, 'erasure left rows behind');
       const total = Object.values(result.erased).reduce((a, b) => a + b, 0);
@@ -38,6 +39,7 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
         remaining: result.remaining,
         ids: { customer_ids: result.ids.customers, anonymous_ids: result.ids.anonymous },
         caches: result.caches,
+        log_records_removed: result.log_records,
       });
     },
   );

@@ -22,19 +22,40 @@ export function isEncrypted(v: unknown): v is string {
 
 export class DecryptError extends Error {}
 
-export class PiiCipher {
-  private readonly key: Buffer;
+/** AES-256-GCM with a random 96-bit IV: iv | tag | ciphertext. */
+export function aesSeal(key: Buffer, plain: Buffer): Buffer {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), ct]);
+}
 
-  constructor(key: Buffer) {
-    if (key.length !== 32) throw new Error('PiiCipher needs a 32-byte key');
-    this.key = key;
+/** Opens aesSeal's output; throws DecryptError on a wrong key or any tampering. */
+export function aesOpen(key: Buffer, sealed: Buffer): Buffer {
+  if (sealed.length < 28) throw new DecryptError('encrypted value is truncated');
+  try {
+    const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+    decipher.setAuthTag(sealed.subarray(12, 28));
+    return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]);
+  } catch {
+    throw new DecryptError('encrypted value does not open with this key');
+  }
+}
+
+/**
+ * Values encrypted with the first key; opened with any of them (newest first), so values written under a
+ * key that was replaced keep opening while a keyring still lists it.
+ */
+export class PiiCipher {
+  private readonly keys: Buffer[];
+
+  constructor(key: Buffer | Buffer[]) {
+    this.keys = Array.isArray(key) ? key : [key];
+    if (!this.keys.length || this.keys.some((k) => k.length !== 32)) throw new Error('PiiCipher needs 32-byte keys');
   }
 
   encrypt(value: unknown): string {
-    const iv = crypto.randomBytes(12);
-    const cipher = crypto.createCipheriv('aes-256-gcm', this.key, iv);
-    const ct = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-    return ENC_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64url');
+    return ENC_PREFIX + aesSeal(this.keys[0]!, Buffer.from(JSON.stringify(value), 'utf8')).toString('base64url');
   }
 
   /** Throws DecryptError when the value was made with another key or was tampered with. */
@@ -42,14 +63,25 @@ export class PiiCipher {
     if (!isEncrypted(text)) return text;
     const raw = Buffer.from(text.slice(ENC_PREFIX.length), 'base64url');
     if (raw.length < 28) throw new DecryptError('encrypted value is truncated');
-    try {
-      const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-      return JSON.parse(plain);
-    } catch {
-      throw new DecryptError('encrypted value does not open with the configured CVM_ENCRYPTION_KEY');
+    for (const key of this.keys) {
+      try {
+        return JSON.parse(aesOpen(key, raw).toString('utf8'));
+      } catch {
+        /* the next key */
+      }
     }
+    throw new DecryptError('encrypted value does not open with the configured CVM_ENCRYPTION_KEY');
+  }
+
+  /** A string field at rest: encrypted unless empty (or already encrypted). */
+  seal(text: string): string {
+    return text === '' || isEncrypted(text) ? text : this.encrypt(text);
+  }
+
+  /** The opposite of seal(); plain text written before encryption comes back as it is. */
+  open(text: string): string {
+    const v = this.decrypt(text);
+    return typeof v === 'string' ? v : JSON.stringify(v);
   }
 
   /** The transformer's protectTraits hook: PII fields encrypted, everything else untouched. */

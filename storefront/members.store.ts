@@ -1,9 +1,12 @@
 // Members and their login sessions. Both are small, so they live in memory (loaded at start) and every
 // change is written to ClickHouse before it is answered. Session cookies carry a random token; only
-// its SHA-256 is stored.
+// its SHA-256 is stored. E-mail and name are encrypted at rest (the PII cipher); lookups by e-mail use
+// the in-memory map, so the table needs no clear copy. Erasure blocks an account for this process's life
+// (old cookie, old password, a login in flight) after its rows are gone.
 import crypto from 'node:crypto';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import { chTime } from '../lib/clickhouse.ts';
+import type { PiiCipher } from '../lib/crypto.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { SerialQueue } from './serial-queue.ts';
 
@@ -45,17 +48,25 @@ export class Members {
   private byId = new Map<string, Member>();
   private byEmail = new Map<string, Member>();
   private sessions = new Map<string, Session>();
+  /** Accounts erased while this process runs: refused even if a request raced the erasure. */
+  private readonly erased = new Set<string>();
   private readonly writer = new SerialQueue();
 
-  constructor(private readonly ch: ClickHouse) {}
+  constructor(
+    private readonly ch: ClickHouse,
+    /** Encrypts e-mail and name at rest; without one (unit tests of the store alone) they are stored as given. */
+    private readonly pii: PiiCipher | null = null,
+  ) {}
 
-  static async load(ch: ClickHouse): Promise<Members> {
-    const m = new Members(ch);
+  static async load(ch: ClickHouse, pii: PiiCipher | null = null): Promise<Members> {
+    const m = new Members(ch, pii);
     const members = await ch.rows<Member & { created_ms: string }>(
       `SELECT customer_id, email, name, password_hash, locale, currency, toUnixTimestamp64Milli(created_at) AS created_ms
        FROM shop_members FINAL WHERE deleted = 0`,
     );
-    for (const r of members) m.remember({ ...r, created_ms: Number(r.created_ms) });
+    // Rows written before encryption come back as they are (open() passes plain text through).
+    const open = (v: string) => (pii ? pii.open(v) : v);
+    for (const r of members) m.remember({ ...r, email: open(r.email), name: open(r.name), created_ms: Number(r.created_ms) });
     const sessions = await ch.rows<{ token_hash: string; customer_id: string; expires_ms: string }>(
       `SELECT token_hash, customer_id, toUnixTimestamp64Milli(expires_at) AS expires_ms
        FROM shop_sessions FINAL WHERE revoked = 0 AND expires_at > now64(3)`,
@@ -80,8 +91,9 @@ export class Members {
   }
 
   private async write(m: Member, deleted = 0): Promise<void> {
+    const seal = (v: string) => (this.pii ? this.pii.seal(v) : v);
     await this.ch.insert('shop_members', [
-      { customer_id: m.customer_id, email: m.email, name: m.name, password_hash: m.password_hash, locale: m.locale, currency: m.currency, created_at: chTime(m.created_ms), updated_at: chTime(Date.now()), deleted },
+      { customer_id: m.customer_id, email: seal(m.email), name: seal(m.name), password_hash: m.password_hash, locale: m.locale, currency: m.currency, created_at: chTime(m.created_ms), updated_at: chTime(Date.now()), deleted },
     ]);
   }
 
@@ -115,7 +127,8 @@ export class Members {
   async login(email: string, password: string): Promise<Member | null> {
     const member = this.byEmail.get(normaliseEmail(email));
     const ok = await verifyPassword(password, member?.password_hash ?? null);
-    return ok && member ? member : null;
+    // Checked after the (slow) hash: an erasure that ran meanwhile wins.
+    return ok && member && !this.erased.has(member.customer_id) && this.byId.get(member.customer_id) === member ? member : null;
   }
 
   async updateProfile(customerId: string, change: { name?: string; currency?: string; locale?: string }): Promise<Member> {
@@ -139,8 +152,18 @@ export class Members {
     for (const [hash, s] of this.sessions) if (s.customer_id === customerId) this.sessions.delete(hash);
   }
 
+  /**
+   * Erasure: the account is blocked (no login, no session, no new session), its sessions end, and it is
+   * dropped from memory. Runs in the writer, after any change in flight; the rows go with the erasure's deletes.
+   */
+  erase(customerId: string): Promise<void> {
+    this.erased.add(customerId);
+    return this.writer.run(async () => this.forget(customerId));
+  }
+
   /** A new session; returns the token for the cookie. */
   async createSession(customerId: string): Promise<string> {
+    if (this.erased.has(customerId)) throw new Error('account erased');
     const token = crypto.randomBytes(32).toString('base64url');
     const now = Date.now();
     const session: Session = { customer_id: customerId, expires_ms: now + SESSION_DAYS * 86_400_000 };
@@ -154,7 +177,7 @@ export class Members {
     if (!token || token.length > 100) return null;
     const s = this.sessions.get(sha256(token));
     if (!s) return null;
-    if (s.expires_ms <= Date.now()) return null;
+    if (s.expires_ms <= Date.now() || this.erased.has(s.customer_id)) return null;
     return this.byId.get(s.customer_id) ?? null;
   }
 

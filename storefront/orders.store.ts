@@ -371,6 +371,32 @@ export class OrderBook {
     return n;
   }
 
+  /**
+   * Erasure: the person's orders stay (stock and the shop's totals depend on them) under a pseudonym,
+   * with no anonymous id, reason or event link; events not yet delivered for them are dropped. Runs in the
+   * writer so no transition of theirs is half-way. The stored rows are anonymised by the erasure itself.
+   */
+  anonymise(subject: { customers: string[]; anonymous: string[]; pseudonym: string }): Promise<number> {
+    return this.writer.run(async () => {
+      const customers = new Set(subject.customers);
+      const anonymous = new Set(subject.anonymous);
+      const theirs = [...this.orders.values()].filter((o) => customers.has(o.customer_id) || (o.anonymous_id !== '' && anonymous.has(o.anonymous_id)));
+      for (const o of theirs) {
+        const list = this.byCustomer.get(o.customer_id)?.filter((id) => id !== o.order_id) ?? [];
+        if (list.length) this.byCustomer.set(o.customer_id, list);
+        else this.byCustomer.delete(o.customer_id);
+        const next: Order = { ...o, customer_id: subject.pseudonym, anonymous_id: '' };
+        this.orders.delete(o.order_id);
+        this.remember(next);
+        const h = this.histories.get(o.order_id);
+        if (h) this.histories.set(o.order_id, h.map((e) => ({ ...e, actor: e.actor.startsWith('customer:') ? 'customer:erased' : e.actor, reason: '', event_id: '' })));
+      }
+      const ids = new Set(theirs.map((o) => o.order_id));
+      this.unsent = this.unsent.filter((u) => !customers.has(u.event.customer_id ?? '') && !ids.has(String((u.event.properties as { order_id?: unknown } | undefined)?.order_id ?? '')));
+      return theirs.length;
+    });
+  }
+
   /** Runs a stock-changing job (a products import) in the writer, between checkouts. */
   exclusive<T>(job: () => Promise<T>): Promise<T> {
     return this.writer.run(job);

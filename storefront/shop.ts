@@ -1,6 +1,8 @@
 // The shop's services, built once per process and shared by its route modules (deps.services 'shop').
 import type { AppDeps } from '../api/deps.ts';
 import { recsStore } from '../api/recommendations.routes.ts';
+import { registerErasureHolder, type ErasureSubject } from '../api/erasure.ts';
+import type { PiiCipher } from '../lib/crypto.ts';
 import { chTime } from '../lib/clickhouse.ts';
 import { FxTable } from '../transform/fx.ts';
 import { Carts } from './cart.store.ts';
@@ -13,6 +15,7 @@ import { ClientSink, EventLogSink, type ShopEventSink } from './shop-events.ts';
 import { ShopRecs } from './shop-recs.ts';
 import { memberCartId } from './visitor.ts';
 import type { Logger } from '../lib/logger.ts';
+import { identitySecrets } from '../ingest/identity.ts';
 
 export const SHOP_SERVICE = 'shop';
 
@@ -31,6 +34,8 @@ export interface Shop {
   refreshCatalogue(force?: boolean): Promise<boolean>;
   /** Erasure: forgets a customer's account, sessions and cart held in memory. */
   forgetCustomer(customerId: string): void;
+  /** Erasure: blocks the account, ends its sessions, anonymises its orders in memory, flushes pending cart writes. */
+  erase(subject: ErasureSubject): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,14 +57,14 @@ function sinkFor(deps: AppDeps, log: Logger): ShopEventSink {
   // shop back end would, at CVM_COLLECTOR_URL (the gateway), else at this server's own address.
   const host = deps.config.collectorUrl ?? `http://${deps.config.host === '0.0.0.0' ? '127.0.0.1' : deps.config.host}:${deps.config.port}`;
   if (!deps.config.collectorUrl) log.warn({ host }, 'this process has no event log and CVM_COLLECTOR_URL is not set; shop events go to this server');
-  return new ClientSink(host, deps.config.keys.demoWrite, log);
+  return new ClientSink(host, deps.config.keys.demoWrite, log, identitySecrets(deps.config).forSite(deps.config.keys.demoSite));
 }
 
 async function buildShop(deps: AppDeps): Promise<Shop> {
   const log = deps.log.child({ name: 'shop' });
   const money = new Money(await FxTable.load(deps.ch), deps.config.baseCurrency);
   const catalogue = await Catalogue.load(deps.ch);
-  const members = await Members.load(deps.ch);
+  const members = await Members.load(deps.ch, (deps.services.get('pii') as PiiCipher | undefined) ?? null);
   const carts = await Carts.load(deps.ch, log);
   const sink = sinkFor(deps, log);
   const orders = (await OrderBook.load(deps.ch, catalogue, money, sink, log)).start();
@@ -104,6 +109,12 @@ async function buildShop(deps: AppDeps): Promise<Shop> {
       members.forget(customerId);
       carts.clear(memberCartId(customerId));
     },
+    async erase(subject) {
+      for (const c of subject.customers) await members.erase(c);
+      await orders.anonymise(subject);
+      // Carts are written behind: what is pending lands now, before the erasure deletes the rows.
+      await carts.flush();
+    },
     importProducts(products) {
       return orders.exclusive(async () => {
         const written = await writeProducts(deps, products, orders.nextStamp());
@@ -129,8 +140,10 @@ async function buildShop(deps: AppDeps): Promise<Shop> {
 export function shopFor(deps: AppDeps): Promise<Shop> {
   let p = deps.services.get(SHOP_SERVICE) as Promise<Shop> | undefined;
   if (!p) {
-    p = buildShop(deps);
+    const shop = (p = buildShop(deps));
     deps.services.set(SHOP_SERVICE, p);
+    // The erasure calls the shop by name, waiting for it if it is still being built.
+    registerErasureHolder(deps, SHOP_SERVICE, { forget: async (subject) => (await shop).erase(subject) });
   }
   return p;
 }

@@ -333,6 +333,27 @@ export class EmbeddedEventLog implements EventLog {
   }
 
 
+  /**
+   * Erasure: removes every record of the topic whose partition key is one of `keys`, consumed or not.
+   * NOTE: LMDB is copy-on-write, so the removed values may linger in freed pages of data.mdb until reused;
+   * the sealed log (sealed.ts) makes those leftovers ciphertext under a destroyed key.
+   */
+  async removeByKey(topic: string, keys: ReadonlySet<string>): Promise<number> {
+    if (!keys.size) return 0;
+    const db = this.topic(topic);
+    const doomed: Array<{ offset: number; size: number }> = [];
+    for (const { key, value } of db.getRange({ snapshot: false })) if (keys.has(value.k)) doomed.push({ offset: key, size: value.v.length + value.k.length + 16 });
+    for (let i = 0; i < doomed.length; i += TRIM_CHUNK) {
+      const chunk = doomed.slice(i, i + TRIM_CHUNK);
+      await durable(this.root.transaction(() => {
+        for (const d of chunk) db.remove(d.offset);
+        const freed = chunk.reduce((n, d) => n + d.size, 0);
+        this.meta.put(`bytes:${topic}`, Math.max(0, (this.meta.get(`bytes:${topic}`) ?? 0) - freed));
+      }));
+    }
+    return doomed.length;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     for (const c of [...this.consumers]) await c.stop();
