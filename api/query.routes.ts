@@ -1,13 +1,17 @@
 // Analyst SQL: POST /v1/query runs one read-only SELECT over the allow-listed tables (see
-// query/sql-guard.ts) under readonly=2 and ClickHouse's result, time and memory limits. Every request is
-// audited (key, role, the SQL, rows returned, or why it was refused).
+// query/sql-guard.ts) on a restricted session of its own (readonly=1 and ClickHouse's result, time and
+// memory limits, set before the text arrives). Analyst queries wait in their own queue (query/analyst-queue.ts)
+// so they never crowd out the collector or the storefront; one time budget covers the checks and the run.
+// Every request is audited (key, role, the SQL, rows returned, or why it was refused).
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
 import { audit } from './audit.ts';
-import { SqlGuard, SqlRejected, clickhouseMessage } from './query/sql-guard.ts';
+import { SqlGuard, SqlRejected, clickhouseMessage, explainSettings, querySettings, type GuardedQuery } from './query/sql-guard.ts';
+import { AnalystQueue, QueueRefused } from './query/analyst-queue.ts';
 import { sendCsv } from './csv.ts';
+import type { ScannedSql } from './query/sql-lexer.ts';
 
 const QueryBody = Type.Object(
   {
@@ -17,10 +21,47 @@ const QueryBody = Type.Object(
   { additionalProperties: false },
 );
 
+type Outcome =
+  | { kind: 'rejected'; err: SqlRejected }
+  | { kind: 'failed'; message: string }
+  | { kind: 'ok'; guarded: GuardedQuery; columns: string[]; rows: Array<Record<string, unknown>> };
+
 export default async function queryRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
   const { deps } = opts;
-  const limits = { maxRows: deps.config.api.queryMaxRows, maxSeconds: deps.config.api.queryMaxSeconds, maxMemoryBytes: deps.config.api.queryMaxMemoryBytes };
+  const api = deps.config.api;
+  const limits = { maxRows: api.queryMaxRows, maxSeconds: api.queryMaxSeconds, maxMemoryBytes: api.queryMaxMemoryBytes };
   const guard = new SqlGuard(deps.ch, limits);
+  const queue = new AnalystQueue({ concurrency: api.queryConcurrency, maxWaiting: api.queryQueueSize, maxWaitMs: api.queryQueueWaitSeconds * 1000, perKey: 1 });
+
+  /** The checks and the query on restricted sessions, inside one time budget of queryMaxSeconds. */
+  async function runGuarded(scanned: ScannedSql): Promise<Outcome> {
+    const deadline = Date.now() + limits.maxSeconds * 1000;
+    let guarded: GuardedQuery;
+    const checking = await deps.ch.openRestricted(explainSettings(limits, api.queryMaxThreads));
+    try {
+      guarded = await guard.check(scanned, checking);
+    } catch (err) {
+      if (err instanceof SqlRejected) return { kind: 'rejected', err };
+      throw err;
+    } finally {
+      await checking.close();
+    }
+    const secondsLeft = (deadline - Date.now()) / 1000;
+    if (secondsLeft < 0.05) return { kind: 'failed', message: 'Timeout exceeded: the checks used the whole time budget' };
+    const session = await deps.ch.openRestricted(querySettings(limits, api.queryMaxThreads, secondsLeft));
+    try {
+      const [names, ...data] = (await session.json(guarded.sql, 'JSONCompactEachRowWithNames')) as unknown[][];
+      const columns = (names ?? []).map(String);
+      return { kind: 'ok', guarded, columns, rows: data.map((d) => Object.fromEntries(columns.map((c, i) => [c, d[i]]))) };
+    } catch (err) {
+      return { kind: 'failed', message: clickhouseMessage(err) };
+    } finally {
+      await session.close();
+    }
+  }
+
+  const refuse = (reply: FastifyReply, err: SqlRejected) =>
+    reply.code(400).send({ error: err.code, field: 'sql', message: err.message, ...(err.position > 0 ? { position: err.position } : {}) });
 
   app.post<{ Body: { sql: string; format?: 'json' | 'csv' } }>(
     '/v1/query',
@@ -28,7 +69,10 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
       preHandler: requireRole(deps, 'analyst'),
       schema: {
         summary: 'Run a read-only SQL query over the analyst tables; {"rows": [...]} or CSV',
-        description: `Runs with readonly=2, max_result_rows=${limits.maxRows} (result_overflow_mode=throw), max_execution_time=${limits.maxSeconds}s, max_memory_usage=${limits.maxMemoryBytes} bytes.`,
+        description:
+          `Runs on a restricted session: readonly=1, max_result_rows=${limits.maxRows} (result_overflow_mode=throw), max_execution_time=${limits.maxSeconds}s for the checks and the run together, ` +
+          `max_memory_usage=${limits.maxMemoryBytes} bytes. At most ${api.queryConcurrency} analyst queries run at once and ${api.queryQueueSize} wait (up to ${api.queryQueueWaitSeconds}s); ` +
+          'beyond that 429, or 503 when the wait runs out, both with Retry-After.',
         tags: ['query'],
         body: QueryBody,
       },
@@ -38,23 +82,28 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
       const started = Date.now();
       const record = (status: string, extra: Record<string, unknown>) =>
         audit(deps.ch, req.principal, 'query', '', { sql: text, status, ms: Date.now() - started, ...extra });
-      let guarded;
+      let scanned: ScannedSql;
       try {
-        guarded = await guard.check(text);
+        scanned = SqlGuard.scan(text);
       } catch (err) {
         if (!(err instanceof SqlRejected)) throw err;
         await record('rejected', { reason: err.message });
-        return reply.code(400).send({ error: err.code, field: 'sql', message: err.message, ...(err.position > 0 ? { position: err.position } : {}) });
+        return refuse(reply, err);
       }
-      let columns: string[];
-      let rows: Array<Record<string, unknown>>;
+      let outcome: Outcome;
       try {
-        const rs = await deps.ch.client.query({ query: guarded.sql, format: 'JSONCompactEachRowWithNames' });
-        const [names, ...data] = (await rs.json()) as unknown[][];
-        columns = (names ?? []).map(String);
-        rows = data.map((d) => Object.fromEntries(columns.map((c, i) => [c, d[i]])));
+        outcome = await queue.run(req.principal?.keyId ?? req.ip, () => runGuarded(scanned));
       } catch (err) {
-        const message = clickhouseMessage(err);
+        if (!(err instanceof QueueRefused)) throw err;
+        await record('queued_out', { reason: err.message });
+        return reply.code(err.status).header('Retry-After', String(err.retryAfterSeconds)).send({ error: err.code, field: 'sql', message: err.message });
+      }
+      if (outcome.kind === 'rejected') {
+        await record('rejected', { reason: outcome.err.message });
+        return refuse(reply, outcome.err);
+      }
+      if (outcome.kind === 'failed') {
+        const message = outcome.message;
         const tooLarge = /Limit for result exceeded/i.test(message);
         await record('failed', { error: message });
         return reply.code(400).send({
@@ -63,6 +112,7 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
           message: tooLarge ? `the result has more than ${limits.maxRows} rows: add a LIMIT or aggregate` : message,
         });
       }
+      const { guarded, columns, rows } = outcome;
       await record('ok', { rows: rows.length, tables: guarded.tables });
       if (req.body.format === 'csv') return sendCsv(reply, 'query.csv', columns, rows);
       return { columns, rows, row_count: rows.length, tables: guarded.tables, elapsed_ms: Date.now() - started };

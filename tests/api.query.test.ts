@@ -1,7 +1,7 @@
 // The analyst query endpoint: read-only SQL over allow-listed tables, refused with a clear 400 (and
 // nothing run) for anything else, limits enforced by ClickHouse, every request audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlGuard } from '../api/query/sql-guard.ts';
+import { querySettings } from '../api/query/sql-guard.ts';
 import { scanSql, SqlRejected } from '../api/query/sql-lexer.ts';
 import { apiServices } from '../api/services.ts';
 import { ALICE, seededShop, type Shop } from './api.fixture.ts';
@@ -106,12 +106,25 @@ describe('analyst queries', () => {
     expect(await fingerprint()).toBe(before);
   });
 
-  it('leaves the shared ClickHouse session writable: readonly applies to the analyst query only', async () => {
+  it('leaves the shared ClickHouse session writable: readonly and the limits hold on the restricted session only', async () => {
     expect((await q('SELECT count() AS n FROM events')).statusCode).toBe(200);
     await shop.rt.deps.ch.exec("INSERT INTO audit_log (actor, action) VALUES ('test', 'probe')");
-    const guard = new SqlGuard(shop.rt.deps.ch, { maxRows: 7, maxSeconds: 3, maxMemoryBytes: 64 * 1024 ** 2 });
-    const [s] = await shop.rt.deps.ch.rows<Record<string, string>>(guard.wrap(`SELECT getSetting('readonly') AS ro, getSetting('max_result_rows') AS mr, getSetting('result_overflow_mode') AS mode, getSetting('max_execution_time') AS t`));
-    expect(Object.fromEntries(Object.entries(s!).map(([k, v]) => [k, String(v)]))).toEqual({ ro: '2', mr: '7', mode: 'throw', t: '3' });
+    const limits = { maxRows: 7, maxSeconds: 3, maxMemoryBytes: 64 * 1024 ** 2 };
+    const session = await shop.rt.deps.ch.openRestricted(querySettings(limits, 1, 2.5));
+    try {
+      const [s] = (await session.json(
+        `SELECT getSetting('readonly') AS ro, getSetting('max_result_rows') AS mr, getSetting('result_overflow_mode') AS mode, getSetting('max_execution_time') AS t`,
+        'JSONEachRow',
+      )) as Array<Record<string, unknown>>;
+      expect(Object.fromEntries(Object.entries(s!).map(([k, v]) => [k, String(v)]))).toEqual({ ro: '1', mr: '7', mode: 'throw', t: '2.5' });
+      // The engine, not the guard, refuses to lift a limit or write on this session.
+      await expect(session.json('SELECT 1 SETTINGS max_result_rows = 0', 'JSONEachRow')).rejects.toThrow(/readonly/i);
+      await expect(session.json("INSERT INTO audit_log (actor, action) VALUES ('analyst', 'write')", 'JSONEachRow')).rejects.toThrow(/readonly/i);
+    } finally {
+      await session.close();
+    }
+    const [main] = await shop.rt.deps.ch.rows<{ ro: string }>(`SELECT toString(getSetting('readonly')) AS ro`);
+    expect(main!.ro).toBe('0');
   });
 
   it('enforces the row limit in ClickHouse (result_overflow_mode = throw)', async () => {

@@ -1,16 +1,23 @@
 // Admits an analyst's SQL only when it is one read-only SELECT over the allow-listed tables and views.
-// Three checks, cheapest and safest first; a query that fails one is refused before anything runs:
-//  1. sql-lexer.ts: exactly one statement, starting with SELECT or WITH.
-//  2. EXPLAIN AST (a pure parse): no SETTINGS, no table functions (file(), url(), remote(), ...), no
-//     data-reading scalar functions (dictGet, joinGet, ...), every table name allow-listed or a CTE that
-//     does not shadow a real table, nothing from system / information_schema.
-//  3. EXPLAIN QUERY TREE (the analyzer, names resolved): every table the query really touches, including
-//     `x IN table` and views, is in the allow-list. The analyzer evaluates constant scalar subqueries,
-//     which is why it only runs after check 2 proved every table it can reach is allowed.
-// The query then runs wrapped with readonly=2 and ClickHouse's own limits, which are the enforcement;
-// these checks keep the analyst to the intended tables and give a clear 400.
-import type { ClickHouse } from '../../lib/clickhouse.ts';
-import { SqlRejected, scanSql } from './sql-lexer.ts';
+// The analyst's text is never put inside another statement: it runs as it is, after `EXPLAIN AST ` or on
+// its own, on a restricted session (lib/clickhouse.ts openRestricted: readonly=1 and the limits, fixed by
+// the engine before the text arrives). The checks, cheapest and safest first:
+//  1. sql-lexer.ts: exactly one statement, balanced parentheses, no stray comment openers, no INTO OUTFILE,
+//     starting with SELECT or WITH. Nothing has reached the engine yet.
+//  2. EXPLAIN AST (a pure parse, on the restricted session): no SETTINGS, FORMAT, no table functions,
+//     no data-reading scalar functions (file, dictGet, joinGet, ...), every table name allow-listed or a
+//     CTE that does not shadow a real table, nothing from system / information_schema.
+//  3. EXPLAIN QUERY TREE (the analyzer, names resolved, on the restricted session): every table the query
+//     really touches, including `x IN table` and views, is in the allow-list. The analyzer evaluates
+//     constant scalar subqueries, which is why it only runs after check 2 proved every table it can reach
+//     is allowed, and why it counts against the query's one time budget.
+// What the engine refuses on its own (readonly=1): writes, DDL, SETTINGS that change a limit, and the
+// table functions that read outside the database (file, url, remote, s3, executable, dictionary, ...).
+// What only these checks keep out in embedded mode (chDB has no users or grants): system tables, the
+// scalar file() function, view()/merge()/mergeTreeIndex() over tables outside the allow-list. In server
+// mode CLICKHOUSE_ANALYST_USER adds the server's grants on top (sql/query/analyst_user.sql).
+import type { ClickHouse, RestrictedSession } from '../../lib/clickhouse.ts';
+import { SqlRejected, scanSql, type ScannedSql } from './sql-lexer.ts';
 
 export { SqlRejected };
 
@@ -37,9 +44,24 @@ export interface GuardLimits {
 }
 
 export interface GuardedQuery {
-  /** The SQL to run: the analyst's statement wrapped with readonly=2 and the limits. */
+  /** The analyst's statement as written (without a trailing semicolon): it runs as it is, on a restricted session. */
   sql: string;
   tables: string[];
+}
+
+/** The restricted session's settings for the checks: readonly=1 comes with every restricted session. */
+export function explainSettings(limits: GuardLimits, maxThreads: number): Record<string, number | string> {
+  return { max_execution_time: limits.maxSeconds, timeout_overflow_mode: 'throw', max_memory_usage: Math.floor(limits.maxMemoryBytes), max_threads: maxThreads };
+}
+
+/** The restricted session's settings for the query itself, with what is left of its time budget. */
+export function querySettings(limits: GuardLimits, maxThreads: number, secondsLeft: number): Record<string, number | string> {
+  return {
+    ...explainSettings(limits, maxThreads),
+    max_execution_time: Math.max(0.001, Math.round(secondsLeft * 1000) / 1000),
+    max_result_rows: Math.floor(limits.maxRows),
+    result_overflow_mode: 'throw',
+  };
 }
 
 interface AstNode {
@@ -90,27 +112,30 @@ export class SqlGuard {
     return new SqlRejected(0, `table ${name} cannot be queried here; queryable tables and views: ${this.allowedTables().join(', ')}`, 'table_not_allowed');
   }
 
-  wrap(statement: string): string {
-    const l = this.limits;
-    // The newline before ')' ends a trailing -- comment in the analyst's text.
-    return `SELECT * FROM (\n${statement}\n)\nSETTINGS readonly = 2, max_result_rows = ${Math.floor(l.maxRows)}, result_overflow_mode = 'throw', ` +
-      `max_execution_time = ${Math.floor(l.maxSeconds)}, max_memory_usage = ${Math.floor(l.maxMemoryBytes)}`;
-  }
-
-  /** Throws SqlRejected with the reason; nothing the analyst wrote has run when it throws. */
-  async check(text: string): Promise<GuardedQuery> {
+  /** Check 1, no engine: throws SqlRejected (our own words, nothing from the engine). */
+  static scan(text: string): ScannedSql {
     const scanned = scanSql(text);
     const first = scanned.tokens.find((t) => t.text !== '(');
     const verb = first?.kind === 'word' ? first.text.toUpperCase() : '';
     if (verb !== 'SELECT' && verb !== 'WITH') {
       throw new SqlRejected(first?.pos ?? 1, `only read queries (SELECT, or WITH ... SELECT) can run here; found ${first ? first.text : 'nothing'}`, 'not_a_select');
     }
+    return scanned;
+  }
+
+  /**
+   * Checks 2 and 3 on `session` (restricted: readonly=1, the limits). Throws SqlRejected with the reason;
+   * nothing but the parse and the analyzer has seen the text when it throws.
+   */
+  async check(scanned: ScannedSql, session: RestrictedSession): Promise<GuardedQuery> {
     const ctx = await this.context();
+    const explain = async (kind: 'AST' | 'QUERY TREE') =>
+      ((await session.json(`EXPLAIN ${kind} ${scanned.statement}`, 'JSONEachRow')) as Array<{ explain: string }>).map((r) => r.explain);
 
     // 2. The parse tree.
     let astLines: string[];
     try {
-      astLines = (await this.ch.rows<{ explain: string }>(`SELECT explain FROM (EXPLAIN AST ${scanned.statement}\n)`)).map((r) => r.explain);
+      astLines = await explain('AST');
     } catch (err) {
       throw parseProblem(err);
     }
@@ -147,7 +172,7 @@ export class SqlGuard {
     // 3. What the analyzer resolves every name to.
     let treeLines: string[];
     try {
-      treeLines = (await this.ch.rows<{ explain: string }>(`SELECT explain FROM (EXPLAIN QUERY TREE ${this.wrap(scanned.statement)})`)).map((r) => r.explain);
+      treeLines = await explain('QUERY TREE');
     } catch (err) {
       throw parseProblem(err);
     }
@@ -161,7 +186,7 @@ export class SqlGuard {
       if ((db !== null && db !== ctx.db) || !this.allowed.has(table)) throw this.notQueryable(m[1]!);
       tables.add(table);
     }
-    return { sql: this.wrap(scanned.statement), tables: [...tables].sort() };
+    return { sql: scanned.statement, tables: [...tables].sort() };
   }
 }
 
@@ -175,5 +200,9 @@ function parseProblem(err: unknown): SqlRejected {
   const msg = clickhouseMessage(err);
   if (/only SELECT/i.test(msg)) return new SqlRejected(0, 'only read queries (SELECT) can run here', 'not_a_select');
   if (/output options/i.test(msg)) return new SqlRejected(0, 'FORMAT and INTO OUTFILE are chosen by the server; remove them', 'clause_not_allowed');
+  // The restricted session is readonly=1: the engine itself refused a SETTINGS clause or a table function.
+  if (/Cannot modify '[^']*' setting in readonly mode/i.test(msg)) return new SqlRejected(0, 'SETTINGS clauses are not allowed; the server sets the limits', 'clause_not_allowed');
+  if (/readonly mode|READONLY/.test(msg)) return new SqlRejected(0, 'the query needs more than read access, which analyst queries do not have', 'not_allowed_readonly');
+  if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(msg)) return new SqlRejected(0, 'the query ran out of its time budget while being checked (constant subqueries are computed then)', 'query_timeout');
   return new SqlRejected(0, msg, 'invalid_query');
 }

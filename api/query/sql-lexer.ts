@@ -1,7 +1,10 @@
-// A deliberately strict lexer for analyst SQL, run before ClickHouse sees the text. Its one job is to
-// be sure the text is ONE statement: the embedded engine runs `a; b` as two statements, so a `;` that
-// ClickHouse would see outside a string must never get through. Anything this lexer cannot be sure
-// about the same way ClickHouse is (nested block comments, # comments, heredocs) is refused.
+// A deliberately strict lexer for analyst SQL, run before ClickHouse sees the text. Its job is to be
+// sure the text is ONE whole statement: the embedded engine runs `a; b` as two statements, so a `;` that
+// ClickHouse would see outside a string must never get through, and parentheses must balance so the text
+// can never close a bracket it did not open. Anything this lexer cannot be sure about the same way
+// ClickHouse is (nested block comments, # comments, heredocs, a stray */) is refused, and so is INTO
+// OUTFILE, the one clause that writes even under readonly (measured on chDB 3.4). Every refusal is in
+// our own words and names the position; none reaches the engine.
 
 export class SqlRejected extends Error {
   constructor(readonly position: number, readonly problem: string, readonly code = 'query_rejected') {
@@ -26,6 +29,24 @@ export interface ScannedSql {
 }
 
 export const MAX_SQL_LENGTH = 100_000;
+
+const CLOSER: Record<string, string> = { '(': ')', '[': ']' };
+
+/** Every ( and [ closed, in order, and nothing closed that was not opened. */
+function checkBrackets(tokens: readonly SqlToken[]): void {
+  const open: SqlToken[] = [];
+  for (const t of tokens) {
+    if (t.kind !== 'punct') continue;
+    if (t.text === '(' || t.text === '[') open.push(t);
+    else if (t.text === ')' || t.text === ']') {
+      const top = open.pop();
+      if (!top) throw new SqlRejected(t.pos, `'${t.text}' closes nothing: the parentheses do not balance`, 'unbalanced_parentheses');
+      if (CLOSER[top.text] !== t.text) throw new SqlRejected(t.pos, `'${t.text}' does not match the '${top.text}' at position ${top.pos}`, 'unbalanced_parentheses');
+    }
+  }
+  const left = open.pop();
+  if (left) throw new SqlRejected(left.pos, `'${left.text}' is never closed: the parentheses do not balance`, 'unbalanced_parentheses');
+}
 
 function quoted(text: string, start: number, quote: string, what: string): number {
   // ClickHouse ends a quoted token at an unescaped quote; backslash escapes any character and a doubled
@@ -83,6 +104,7 @@ export function scanSql(text: string): ScannedSql {
       i++;
       continue;
     }
+    if (c === '*' && text[i + 1] === '/') throw new SqlRejected(pos, "'*/' closes no comment: remove it or open the comment with /*", 'stray_comment');
     if (c === '#') throw new SqlRejected(pos, "'#' comments are not supported here; use -- or /* */");
     if (c === '$') throw new SqlRejected(pos, "'$' is not allowed outside strings (heredoc strings are not supported)");
     if (c === "'") {
@@ -115,6 +137,13 @@ export function scanSql(text: string): ScannedSql {
     i++;
   }
   if (tokens.length === 0) throw new SqlRejected(0, 'the query is empty');
+  checkBrackets(tokens);
+  for (let k = 0; k + 1 < tokens.length; k++) {
+    const [a, b] = [tokens[k]!, tokens[k + 1]!];
+    if (a.kind === 'word' && b.kind === 'word' && a.text.toUpperCase() === 'INTO' && b.text.toUpperCase() === 'OUTFILE') {
+      throw new SqlRejected(a.pos, 'INTO OUTFILE is not allowed: results come back in the response (format json or csv)', 'clause_not_allowed');
+    }
+  }
   const statement = (end === -1 ? text : text.slice(0, end)).trim();
   const cteNames = new Set<string>();
   for (let k = 0; k + 2 < tokens.length; k++) {
