@@ -149,6 +149,41 @@ describe.skipIf(!available)('kafka event log (librdkafka mock cluster)', () => {
       expect(values(got.records)).toEqual(values(sent));
     }));
 
+    // The flaky reliability test (issue 20): kafkajs hands a member every batch of a fetch before it rejoins, so
+    // a member that heard of a rebalance went on storing up to one batch per partition first, kept the group
+    // waiting past the broker's join window and its own session, and the joining member waited with it.
+    it('a member asked to rebalance hands no further batches of its fetch to the handler and rejoins at once', withKafka(async (kafkaLog) => {
+      const topic = `rejoin-${randomUUID().slice(0, 8)}`;
+      const group = `g-${randomUUID().slice(0, 8)}`;
+      // Records on all 4 partitions before A starts: its first fetch brings one batch per partition.
+      const sent = keyedRecords(40, 2, randomUUID());
+      await kafkaLog.append(topic, sent);
+      let a: KafkaGroupConsumer | undefined;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const calls: Array<{ partition: number; joins: number }> = [];
+      a = await kafkaLog.consume({
+        topic, group, maxBatch: 100, maxWaitMs: 100,
+        handler: async (b) => {
+          calls.push({ partition: b.partition, joins: a?.groupJoins() ?? 0 });
+          if (calls.length === 1) await gate; // holds the first batch while B asks to join
+        },
+      });
+      await waitFor(() => calls.length === 1, 'A to hold its first batch', 30_000);
+      const joinsBefore = a.groupJoins();
+      const got = new Received();
+      const joining = kafkaLog.consume({ topic, group, maxBatch: 100, maxWaitMs: 100, handler: async (x) => got.add(x) });
+      await waitFor(() => a!.rebalancePending(), 'A to hear of the rebalance', 30_000);
+      release();
+      const b = await joining;
+      await waitFor(() => a!.groupJoins() > joinsBefore && b.partitions().length > 0, 'both to hold partitions', 30_000);
+      // Only the batch in hand when the rebalance began was handled in the old generation.
+      expect(calls.filter((c) => c.joins === joinsBefore).map((c) => c.partition)).toEqual([calls[0]!.partition]);
+      await waitFor(async () => (await kafkaLog.lag(topic, group)).reduce((n, p) => n + p.lag, 0) === 0, 'lag 0', 30_000);
+      await b.stop();
+      await a.stop();
+    }));
+
     it('ensureTopic reports false quickly where the cluster cannot create topics (the mock)', withKafka(async (kafkaLog) => {
       const t0 = Date.now();
       expect(await kafkaLog.ensureTopic(`made-${randomUUID().slice(0, 8)}`, 8)).toBe(false);

@@ -44,6 +44,8 @@ export class RecordTooLargeError extends Error {
 }
 
 const DEFAULT_MAX_BATCH = 500;
+/** Coordinator answers after which a member must rejoin before it may commit again (kafkajs rejoins on them). */
+const REJOIN_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP']);
 const DEFAULT_MAX_WAIT_MS = 1000;
 
 export class KafkaEventLog implements EventLog {
@@ -190,6 +192,8 @@ export class KafkaGroupConsumer implements Consumer {
   private assigned: number[] = [];
   private joins = 0;
   private readonly maxBatch: number;
+  /** Set when the coordinator asked this member to rejoin (a heartbeat or commit said so); cleared by the join. */
+  private rejoin: Error | null = null;
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
@@ -200,6 +204,7 @@ export class KafkaGroupConsumer implements Consumer {
     this.maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.joins++;
+      this.rejoin = null;
       this.assigned = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
       this.log.debug({ partitions: this.assigned }, 'kafka consumer joined group');
     });
@@ -213,29 +218,55 @@ export class KafkaGroupConsumer implements Consumer {
     return [...this.assigned];
   }
 
+  /** True while the group waits for this member to rejoin: it hands no further records to the handler meanwhile. */
+  rebalancePending(): boolean {
+    return this.rejoin !== null;
+  }
+
   /** How often this member (re)joined its group: each rebalance it took part in counts once. */
   groupJoins(): number {
     return this.joins;
   }
 
   async eachBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    // A rebalance began while an earlier batch of this fetch was in hand. kafkajs hands over every batch of a
+    // fetch before it rejoins; handling them first would keep the whole group waiting (past the broker's join
+    // window and this member's session), so they go back uncommitted and the error makes kafkajs rejoin now.
+    if (this.rejoin) throw this.rejoin;
     // Stopping, or the partition went to another member in a rebalance: leave the rest uncommitted for its owner.
-    const live = (): boolean => !this.stopping && isRunning() && !isStale();
+    const live = (): boolean => !this.stopping && !this.rejoin && isRunning() && !isStale();
     const messages = batch.messages;
     for (let i = 0; i < messages.length; i += this.maxBatch) {
-      if (!live()) return;
+      if (!live()) break;
       const chunk = toLogBatch(batch.topic, batch.partition, messages.slice(i, i + this.maxBatch));
-      if (!(await this.handleUntilDone(chunk, heartbeat, live))) return;
+      if (!(await this.handleUntilDone(chunk, heartbeat, live))) break;
       // The last chunk also covers trailing control records (transaction markers), so lag can reach 0.
       const isLast = i + this.maxBatch >= messages.length;
       const done = isLast ? Math.max(chunk.lastOffset, Number(batch.lastOffset())) : chunk.lastOffset;
       resolveOffset(String(done));
       // NOTE: not consumer.commitOffsets(): kafkajs drops that silently once stop() began, and stop() waits for
-      // this very batch. With explicit offsets this commits straight to the group coordinator. If the commit fails
-      // (a rebalance took the partition), kafkajs rejoins and the next owner gets these records again: at least once.
-      await commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(done + 1) }] }],
-      });
+      // this very batch. With explicit offsets this commits straight to the group coordinator (a broker still
+      // takes it while a rebalance is being prepared). If it fails (the partition is gone), kafkajs rejoins and
+      // the next owner gets these records again: at least once.
+      try {
+        await commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(done + 1) }] }],
+        });
+      } catch (err) {
+        this.noteRejoin(err, this.joins);
+        throw err;
+      }
+    }
+    if (this.rejoin && !this.stopping) throw this.rejoin;
+  }
+
+  /** Remembers a coordinator answer that means "rejoin the group" (unless the member rejoined since the request
+   *  went out); other failures are left to kafkajs. */
+  private noteRejoin(err: unknown, joinsWhenSent: number): void {
+    const type = protocolErrorType(err);
+    if (type && REJOIN_ERRORS.has(type) && !this.rejoin && joinsWhenSent === this.joins) {
+      this.rejoin = err instanceof Error ? err : new Error(String(err));
+      this.log.debug({ type }, 'kafka group asks this member to rejoin; handing no more records until it has');
     }
   }
 
@@ -268,8 +299,12 @@ export class KafkaGroupConsumer implements Consumer {
    *  heartbeat per heartbeatInterval however often it is asked. */
   private async withHeartbeats<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
     const timer = setInterval(() => {
-      // A failed heartbeat means a rebalance; the commit after the work finds out and kafkajs rejoins.
-      heartbeat().catch((err: unknown) => this.log.debug({ err }, 'heartbeat during batch failed'));
+      const joins = this.joins;
+      // A failed heartbeat usually means a rebalance: the work in hand finishes, nothing after it starts.
+      heartbeat().catch((err: unknown) => {
+        this.noteRejoin(err, joins);
+        this.log.debug({ err }, 'heartbeat during batch failed');
+      });
     }, 500);
     try {
       return await work();
