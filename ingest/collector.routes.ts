@@ -6,6 +6,7 @@ import type { AppDeps } from '../api/deps.ts';
 import { LogFullError, type LogRecord } from '../lib/eventlog/types.ts';
 import { partitionKey, validateEvent, type CollectedRecord, type EventProblem } from './contract.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { identitySecrets } from './identity.ts';
 import { StaticWriteKeys, siteAllowsOrigin, type Site, type WriteKeyResolver } from './write-keys.ts';
 
 export interface RejectedEntry extends EventProblem {
@@ -47,6 +48,7 @@ export default async function collectorRoutes(app: FastifyInstance, opts: { deps
   const writeKeys = (deps.services.get('writeKeys') as WriteKeyResolver | undefined) ?? StaticWriteKeys.fromConfig(config);
   deps.services.set('writeKeys', writeKeys);
   const limiter = new RateLimiter(config.collector.rateLimitPerMinute);
+  const identity = identitySecrets(config);
   const topic = config.topics.events;
   const log = deps.log.child({ name: 'collector' });
 
@@ -104,6 +106,16 @@ export default async function collectorRoutes(app: FastifyInstance, opts: { deps
       }
       const result = validateEvent(candidate, { now: receivedAt });
       const record: CollectedRecord = { v: 1, site: site.site, received_at: receivedAt, source, ...(userAgent ? { user_agent: userAgent } : {}), event: candidate };
+      let signature: unknown;
+      if (candidate && typeof candidate === 'object' && 'identity_signature' in candidate) {
+        // Checked here, then dropped: a stored signature could be replayed by whoever reads the events.
+        const { identity_signature, ...event } = candidate as Record<string, unknown>;
+        signature = identity_signature;
+        record.event = event;
+      }
+      if (result.ok && (result.event.type === 'identify' || result.event.type === 'alias')) {
+        record.identity = identity.verify(site.site, result.event.customer_id ?? '', signature) ? 'verified' : 'unverified';
+      }
       if (!result.ok) {
         record.reject = result.problem;
         const id = (raw as { event_id?: unknown } | null)?.event_id;

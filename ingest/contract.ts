@@ -82,14 +82,17 @@ export const PropertiesByType = {
 export type KnownEventType = keyof typeof PropertiesByType;
 export const KNOWN_TYPES = Object.keys(PropertiesByType) as KnownEventType[];
 
+/** A trait sent as null is removed from the profile; a trait left out is kept (identify merges). */
+const Clearable = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
+
 export const Traits = Type.Object(
   {
-    email: Type.Optional(Text(320)),
-    name: Type.Optional(Text(256)),
-    phone: Type.Optional(Text(64)),
-    address: Type.Optional(Text(1024)),
-    country: Type.Optional(Text(64)),
-    signup_date: Type.Optional(Text(40)),
+    email: Clearable(Text(320)),
+    name: Clearable(Text(256)),
+    phone: Clearable(Text(64)),
+    address: Clearable(Text(1024)),
+    country: Clearable(Text(64)),
+    signup_date: Clearable(Text(40)),
     consent: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: true },
@@ -107,6 +110,9 @@ export const EventEnvelope = Type.Object(
     context: Type.Optional(Context),
     properties: Type.Optional(Type.Object({}, { additionalProperties: true })),
     traits: Type.Optional(Traits),
+    identity_signature: Type.Optional(
+      Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: "identify/alias from a browser: hex HMAC-SHA256 of customer_id under the site's identity secret" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -221,6 +227,12 @@ export interface CollectedRecord {
   received_at: number;
   source: 'browser' | 'server' | 'import' | 'replay';
   user_agent?: string;
+  /**
+   * Set by the collector on every identify and alias it takes: 'verified' when the event carried the shop's
+   * signature of its customer id. Absent on records cvm itself wrote (shop back end in-process, import).
+   * Only verified identifies link ids or change a profile the shop already vouched for.
+   */
+  identity?: 'verified' | 'unverified';
   /** Present when the collector already rejected the event: the transformer stores it as a dead letter. */
   reject?: EventProblem;
   event: unknown;

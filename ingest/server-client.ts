@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sha1Uuid } from '../lib/ids.ts';
 import type { BatchResponse, RejectedEntry } from './collector.routes.ts';
 import { validateEvent, type CvmEvent, type EventProblem } from './contract.ts';
+import { signCustomerId } from './identity.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 
 export interface CvmClientOptions {
@@ -15,6 +16,11 @@ export interface CvmClientOptions {
   host: string;
   /** The site's write key (sent in X-CVM-Key). */
   key: string;
+  /**
+   * The site's identity secret (`cvm keys identity-secret --site S`). With it every identify and alias is
+   * signed (HMAC-SHA256 of the customer id), so the collector lets it link ids and change the profile.
+   */
+  identitySecret?: string;
   /** Send once this many events are queued (1-500). Default 100. */
   flushAt?: number;
   /** ...or this long after the first queued event. Default 1000 ms. */
@@ -124,7 +130,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class CvmClient {
   private readonly url: string;
-  private readonly opts: Required<Omit<CvmClientOptions, 'onError' | 'log'>>;
+  private readonly opts: Required<Omit<CvmClientOptions, 'onError' | 'log' | 'identitySecret'>>;
   private readonly log: Logger;
   private queue: CvmEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -164,6 +170,10 @@ export class CvmClient {
       context: { library: LIBRARY, ...rest.context },
       properties: rest.properties ?? {},
     } as CvmEvent;
+    const secret = this.options.identitySecret;
+    if (secret && (event.type === 'identify' || event.type === 'alias') && typeof event.customer_id === 'string') {
+      event.identity_signature = signCustomerId(secret, event.customer_id);
+    }
     const checked = validateEvent(event);
     if (!checked.ok) throw new CvmEventError(checked.problem);
     this.enqueue(checked.event);

@@ -40,8 +40,9 @@ export class EventLogSink implements ShopEventSink {
 export class ClientSink implements ShopEventSink {
   readonly kind = 'client';
   private readonly client: CvmClient;
-  constructor(host: string, key: string, log: Logger) {
-    this.client = new CvmClient({ host, key, log, flushIntervalMs: 200 });
+  /** identitySecret: the site's, so the shop's identify calls are signed like any verified back end's. */
+  constructor(host: string, key: string, log: Logger, identitySecret?: string) {
+    this.client = new CvmClient({ host, key, log, flushIntervalMs: 200, ...(identitySecret ? { identitySecret } : {}) });
   }
 
   async send(events: CvmEvent[]): Promise<void> {

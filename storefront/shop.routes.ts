@@ -57,6 +57,7 @@ export default async function shopRoutes(app: FastifyInstance, opts: { deps: App
       nonce,
       origin: `${req.protocol}://${req.host}`,
       writeKey: deps.config.keys.demoWrite,
+      identitySignature: v.identitySignature,
       url: new URL(req.url, 'http://shop.invalid'),
       categories: shop.catalogue.categories(),
       loggedOut: !v.member && (req.query as Record<string, unknown> | undefined)?.bye === '1',

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../api/deps.ts';
 import { presentedKey, resolvePrincipal } from '../api/auth.ts';
+import { identitySecrets } from '../ingest/identity.ts';
 import { isHttps, readCookies, setCookie } from './cookies.ts';
 import { chooseCurrency } from './currency.ts';
 import { langFromAcceptLanguage, parseLang, translator, type Lang, type Translate } from './i18n.ts';
@@ -35,6 +36,8 @@ export interface Visitor {
   simTime: number | undefined;
   /** The visitor's locale (Accept-Language's first tag), for server-side events. */
   locale: string;
+  /** The shop's signature of the member's customer id, for the page's cvm.identify (identity verification). */
+  identitySignature: string | undefined;
 }
 
 export function memberCartId(customerId: string): string {
@@ -71,7 +74,11 @@ export function visitorFor(deps: AppDeps, shop: Shop, req: FastifyRequest, reply
   const sim = req.headers['x-cvm-sim-time'];
   if (typeof sim === 'string' && /^\d{12,14}$/.test(sim) && resolvePrincipal(deps, presentedKey(req))?.role === 'admin') simTime = Number(sim);
 
-  return { lang, t: translator(lang), currency: chosen.currency, member, anonymousId, cartId, sessionToken, simTime, locale: (acceptLanguage ?? '').split(',')[0]!.split(';')[0]!.trim().slice(0, 35) };
+  const identitySignature = member ? identitySecrets(deps.config).sign(deps.config.keys.demoSite, member.customer_id) : undefined;
+  return {
+    lang, t: translator(lang), currency: chosen.currency, member, anonymousId, cartId, sessionToken, simTime,
+    locale: (acceptLanguage ?? '').split(',')[0]!.split(';')[0]!.trim().slice(0, 35), identitySignature,
+  };
 }
 
 /** The visitor's cart id, creating the cookie on first use. */

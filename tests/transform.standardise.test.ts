@@ -176,7 +176,7 @@ describe('timestamps', () => {
 describe('identify and alias', () => {
   it('link the anonymous id to the customer and keep the profile', () => {
     const r = ok(standardise(rec({ type: 'identify', customer_id: ' C1 ', traits: { email: 'a@b.example', country: 'Spain', signup_date: '2023-01-05T00:00:00Z', consent: false } }), ctx));
-    expect(r.identity).toEqual({ anonymous_id: 'a1', customer_id: 'C1', site: 'shop', source: 'identify', first_seen: '2024-03-02 11:59:00.000' });
+    expect(r.identity).toEqual({ anonymous_id: 'a1', customer_id: 'C1', site: 'shop', source: 'identify', first_seen: '2024-03-02 11:59:00.000', unverified: 0 });
     expect(r.customer).toMatchObject({ customer_id: 'C1', country: 'ES', consent: 0, first_seen: '2023-01-05 00:00:00.000' });
     const enc = ok(standardise(rec({ type: 'identify', customer_id: 'C1', traits: { email: 'a@b.example' } }), { ...ctx, protectTraits: (t) => ({ ...t, email: 'enc:xyz' }) }));
     expect(JSON.parse(enc.customer!.traits)).toEqual({ email: 'enc:xyz' });

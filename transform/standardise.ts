@@ -26,8 +26,17 @@ export interface OrderItemRow extends LogPosition {
   category: string; quantity: number; price: number; currency: string; price_base: number; country: string;
 }
 
-export interface IdentityRow { anonymous_id: string; customer_id: string; site: string; source: string; first_seen: string }
-export interface CustomerRow { customer_id: string; site: string; country: string; traits: string; consent: number; first_seen: string; updated_at: string }
+/** unverified = 1: a browser identify without the shop's signature (counts only for customers the shop never vouched for). */
+export interface IdentityRow { anonymous_id: string; customer_id: string; site: string; source: string; first_seen: string; unverified: number }
+/**
+ * One identify's contribution to the profile, merged at read (customer_profiles): the traits it names
+ * (null = remove that trait), consent 0 withdrawn / 1 given / 2 not stated.
+ */
+export interface CustomerRow {
+  customer_id: string; site: string; country: string; traits: string; consent: number; first_seen: string; updated_at: string; event_id: string; unverified: number;
+}
+
+export const CONSENT_NOT_STATED = 2;
 
 export type StandardiseResult =
   | { ok: true; event: EventRow; tsMs: number; items: OrderItemRow[]; identity: IdentityRow | null; customer: CustomerRow | null }
@@ -295,9 +304,11 @@ export function standardise(rec: CollectedRecord, ctx: StandardiseContext, at: L
         }))
       : [];
 
+  // The collector marks browser identifies that lack the shop's signature; records cvm wrote itself carry no mark.
+  const unverified = rec.identity === 'unverified' ? 1 : 0;
   const identity: IdentityRow | null =
     (e.type === 'identify' || e.type === 'alias') && anonymousId && customerId
-      ? { anonymous_id: anonymousId, customer_id: customerId, site: rec.site, source: e.type, first_seen: time }
+      ? { anonymous_id: anonymousId, customer_id: customerId, site: rec.site, source: e.type, first_seen: time, unverified }
       : null;
 
   let customer: CustomerRow | null = null;
@@ -308,11 +319,14 @@ export function standardise(rec: CollectedRecord, ctx: StandardiseContext, at: L
       site: rec.site,
       country: countryCode,
       traits: cap(JSON.stringify(protectedTraits), PROPS_CAP),
-      consent: traits.consent === false ? 0 : 1,
+      consent: traits.consent === false ? 0 : traits.consent === true ? 1 : CONSENT_NOT_STATED,
       first_seen: typeof traits.signup_date === 'string' && !Number.isNaN(Date.parse(traits.signup_date)) ? chTime(Date.parse(traits.signup_date)) : time,
       updated_at: time,
+      event_id: event.event_id,
+      unverified,
     };
   }
+  if (unverified) event.props = cap(JSON.stringify({ ...p, $identity: 'unverified' }), PROPS_CAP);
   return { ok: true, event, tsMs, items, identity, customer };
 }
 

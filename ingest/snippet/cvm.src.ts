@@ -36,6 +36,7 @@ interface Ev {
   context: Props;
   properties: Props;
   traits?: Props;
+  identity_signature?: string;
 }
 
 interface Stub {
@@ -538,13 +539,18 @@ const api = {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(type)) return warn('event type must be snake_case: ' + type);
     push(make(type, Object.assign({}, props)));
   },
-  identify(customerId: string | number, traits?: Props): void {
+  /**
+   * opts.signature: the shop back end's HMAC-SHA256 of the customer id (hex) under the site's identity
+   * secret. Without it the collector stores the identify but it links nothing and changes no profile.
+   */
+  identify(customerId: string | number, traits?: Props | null, opts?: { signature?: string }): void {
     const id = cut(customerId == null ? '' : customerId, 128);
     if (!id) return warn('identify needs a customer id');
     cid = id;
     if (allowed) lsSet(A_CID, id);
     const e = make('identify');
     if (traits) e.traits = Object.assign({}, traits);
+    if (opts && opts.signature) e.identity_signature = cut(opts.signature, 64);
     push(e);
   },
   /** Logout: forget the customer, start a new anonymous id and session. */

@@ -4,7 +4,11 @@
 -- api/customer-360.ts. Refunds are also matched by order id, for refunds a shop back end sent without
 -- the customer's id. Each row is (kind, payload JSON).
 SELECT 'profile' AS kind, formatRowNoNewline('JSONEachRow', site, country, traits, consent, first_seen, updated_at) AS payload
-FROM (SELECT * FROM customers FINAL WHERE customer_id = {id:String} LIMIT 1)
+FROM (
+  -- The merged profile (identify merges, trust, site: see customer_profiles in 0071) of the customer's home site.
+  SELECT site, country, traits, consent, first_seen, updated_at FROM customer_profiles
+  WHERE customer_id = {id:String} ORDER BY verified DESC, first_seen ASC, site ASC LIMIT 1
+)
 UNION ALL
 SELECT 'event', formatRowNoNewline('JSONEachRow', event_id, type, ts, session_id, site, order_id, currency, amount, amount_base, path, country, device, is_bot)
 FROM (

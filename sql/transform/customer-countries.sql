@@ -1,6 +1,6 @@
--- Each customer's latest known country, for events that carry none.
-SELECT customer_id, argMax(country, updated_at) AS country
-FROM customers
-GROUP BY customer_id
-HAVING country != ''
+-- Each customer's latest known country, for events that carry none: from the merged home profile, so an
+-- unverified identify of a customer the shop vouched for does not move it.
+SELECT customer_id, country
+FROM customer_home_profiles
+WHERE country != ''
 LIMIT {cap:UInt32}

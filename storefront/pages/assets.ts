@@ -40,7 +40,7 @@ export const SHOP_JS = `(function(){
 var cvm=window.cvm;if(!cvm)return;
 var b=document.body,cid=b.getAttribute('data-shop-customer')||'';
 function ls(k){try{return localStorage.getItem(k)}catch(e){return null}}
-if(cid&&ls('cvm_cid')!==cid)cvm.identify(cid);
+if(cid&&ls('cvm_cid')!==cid)cvm.identify(cid,null,{signature:b.getAttribute('data-shop-customer-sig')||''});
 if(!cid&&b.hasAttribute('data-shop-logged-out')&&ls('cvm_cid'))cvm.reset();
 var s=document.querySelector('[data-shop-search-query]');
 if(s)cvm.track('search',{query:s.getAttribute('data-shop-search-query'),results:+s.getAttribute('data-shop-search-results')||0});

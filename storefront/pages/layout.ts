@@ -23,6 +23,8 @@ export interface PageContext {
   url: URL;
   categories: CategoryNode[];
   loggedOut?: boolean;
+  /** HMAC of the member's customer id: lets the page's identify link the visitor (see ingest/identity.ts). */
+  identitySignature?: string;
 }
 
 /** Same page with one query parameter changed. */
@@ -105,6 +107,7 @@ export function layout(ctx: PageContext, title: string, body: SafeHtml, opts: { 
   const loader = loaderTag({ host: ctx.origin, key: ctx.writeKey, flushAt: 10, flushInterval: 2000 }).replace('<script', `<script nonce="${ctx.nonce}"`);
   const attrs: Record<string, string> = { ...(opts.bodyAttrs ?? {}) };
   if (ctx.member) attrs['data-shop-customer'] = ctx.member.customer_id;
+  if (ctx.member && ctx.identitySignature) attrs['data-shop-customer-sig'] = ctx.identitySignature;
   if (ctx.loggedOut) attrs['data-shop-logged-out'] = '';
   const bodyAttrs = Object.entries(attrs).map(([k, v]) => html` ${raw(k.replace(/[^a-z0-9-]/g, ''))}="${v}"`);
   const currencies = ctx.money.pickerCurrencies();
