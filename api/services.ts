@@ -5,7 +5,8 @@
 //   'metrics'    Metrics, fed by the runner's runs and the HTTP hooks
 // startRuntime calls this before the transformer starts (it needs the cipher); buildApp calls it again,
 // which is a no-op then and sets everything up for apps built without a runtime.
-import { piiCipherFor, type PiiCipher } from '../lib/crypto.ts';
+import { ensureEncryptionKey, piiCipherFor, type PiiCipher } from '../lib/crypto.ts';
+import { SubjectKeys } from '../lib/subject-keys.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiKeyStore } from './keys.ts';
 import { Metrics } from './metrics.ts';
@@ -13,6 +14,8 @@ import { SegmentService } from './segments/segment-service.ts';
 
 export interface ApiServices {
   pii: PiiCipher;
+  /** Per-subject data keys (crypto-shredding); null only on a store that was never migrated. */
+  subjectKeys: SubjectKeys | null;
   keys: ApiKeyStore;
   segments: SegmentService;
   metrics: Metrics;
@@ -23,7 +26,12 @@ const KEY_RELOAD_MS = 30_000;
 export async function installApiServices(deps: AppDeps): Promise<ApiServices> {
   const existing = deps.services.get('api') as ApiServices | undefined;
   if (existing) return existing;
-  const pii = (deps.services.get('pii') as PiiCipher | undefined) ?? piiCipherFor(deps.config);
+  // PII columns are encrypted with a data key wrapped by CVM_ENCRYPTION_KEY (so the key can be rotated).
+  const subjectKeys = await SubjectKeys.open(deps.ch, ensureEncryptionKey(deps.config).key).catch((err: unknown) => {
+    deps.log.warn({ err }, 'subject keys unavailable (store not migrated?); PII encrypted with CVM_ENCRYPTION_KEY directly');
+    return null;
+  });
+  const pii = (deps.services.get('pii') as PiiCipher | undefined) ?? subjectKeys?.piiCipher() ?? piiCipherFor(deps.config);
   const keys = ApiKeyStore.forConfig(deps.ch, deps.config, deps.log.child({ name: 'keys' }));
   // A store that was never migrated (a bare collector in tests) has no api_keys table yet: start with the
   // configured keys only; the periodic reload picks the table up once it exists.
@@ -31,9 +39,10 @@ export async function installApiServices(deps: AppDeps): Promise<ApiServices> {
   keys.startRefresh(KEY_RELOAD_MS);
   const segments = new SegmentService(deps.ch, pii, deps.log.child({ name: 'segments' }), deps.config.webhooks.allowHosts);
   const metrics = new Metrics();
-  const services: ApiServices = { pii, keys, segments, metrics };
+  const services: ApiServices = { pii, subjectKeys, keys, segments, metrics };
   deps.services.set('api', services);
   deps.services.set('pii', pii);
+  if (subjectKeys) deps.services.set('subjectKeys', subjectKeys);
   deps.services.set('apiKeys', keys);
   deps.services.set('keys', keys.secretKeys);
   if (!deps.services.has('writeKeys')) deps.services.set('writeKeys', keys.writeKeys);

@@ -10,6 +10,8 @@ import type { Logger } from '../lib/logger.ts';
 import { connectClickHouse, type ClickHouse } from '../lib/clickhouse.ts';
 import { migrate } from '../lib/migrate.ts';
 import { openEventLog, type Consumer, type EventLog } from '../lib/eventlog/index.ts';
+import { SealedEventLog } from '../lib/eventlog/sealed.ts';
+import { sealDeadLetters } from '../transform/rejects.ts';
 import { ModelRunner } from '../models/runner.ts';
 import { JobLockedError } from '../models/lock.ts';
 import { modelJobs } from '../models/registry.ts';
@@ -58,18 +60,21 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   const admin = ensureAdminKey(configIn);
   const config: Config = { ...configIn, keys: { ...configIn.keys, admin: admin.key } };
   const ch = await openStore(config, log);
-  const eventLog = roles.collector || roles.transformer ? await openEventLog(config, log.child({ name: 'eventlog' })) : null;
+  const plainLog = roles.collector || roles.transformer ? await openEventLog(config, log.child({ name: 'eventlog' })) : null;
   const models = new ModelRunner({ ch, config, log: log.child({ name: 'models' }) });
   for (const job of await modelJobs()) models.register(job);
 
-  const deps: AppDeps = { config, ch, log, services: new Map(), models, ...(eventLog ? { eventLog } : {}) };
+  const deps: AppDeps = { config, ch, log, services: new Map(), models };
   // Keys, the PII cipher (CVM_ENCRYPTION_KEY), segment hooks on the runner, metrics: before any role starts.
   const api = await installApiServices(deps);
+  // Every record sealed under its subject's data key: erasure destroys the key (crypto-shredding).
+  const eventLog = plainLog && api.subjectKeys ? new SealedEventLog(plainLog, api.subjectKeys) : plainLog;
+  if (eventLog) deps.eventLog = eventLog;
 
   let transformer: EventsTransformer | null = null;
   let consumer: Consumer | null = null;
   if (roles.transformer && eventLog) {
-    transformer = new EventsTransformer({ ch, config, log: log.child({ name: 'transform' }), protectTraits: api.pii.protectTraits });
+    transformer = new EventsTransformer({ ch: sealDeadLetters(ch, api.pii), config, log: log.child({ name: 'transform' }), protectTraits: api.pii.protectTraits });
     deps.services.set('transformer', transformer);
     consumer = await transformer.start(eventLog);
   }

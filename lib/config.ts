@@ -28,6 +28,8 @@ export interface Config {
   collectorUrl: string | null;
   demo: boolean;
   encryptionKey: string | null;
+  /** File holding the key-encryption key (CVM_ENCRYPTION_KEY_FILE), e.g. a mounted secret outside the data directory. */
+  encryptionKeyFile: string | null;
   /** Master secret the per-site identity-verification secrets are derived from (CVM_IDENTITY_KEY); else a generated data-dir file. */
   identityKey: string | null;
   schedules: { rfm: string; clv: string; churn: string; recs: string };
@@ -225,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     collectorUrl: url(env, 'CVM_COLLECTOR_URL'),
     demo: bool(env, 'CVM_DEMO', true),
     encryptionKey: encryptionKey(env),
+    encryptionKeyFile: optional(env, 'CVM_ENCRYPTION_KEY_FILE') === null ? null : path.resolve(optional(env, 'CVM_ENCRYPTION_KEY_FILE')!),
     identityKey: identityKey(env),
     schedules: {
       rfm: cron(env, 'CVM_SCHEDULE_RFM', '*/15 * * * *'),

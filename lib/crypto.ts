@@ -139,7 +139,7 @@ export function maskTraits(traits: Record<string, unknown>): Record<string, unkn
   return out;
 }
 
-function decodeKey(text: string): Buffer {
+export function decodeKey(text: string): Buffer {
   const t = text.trim();
   return /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
 }
@@ -151,6 +151,18 @@ function decodeKey(text: string): Buffer {
  */
 export function ensureEncryptionKey(config: Config): { key: Buffer; generated: boolean; file: string | null } {
   if (config.encryptionKey) return { key: decodeKey(config.encryptionKey), generated: false, file: null };
+  if (config.encryptionKeyFile) {
+    // A key kept outside the data directory (a mounted secret): it must exist; cvm never invents it there.
+    const file = config.encryptionKeyFile;
+    let key: Buffer;
+    try {
+      key = decodeKey(fs.readFileSync(file, 'utf8'));
+    } catch {
+      throw new ConfigError('CVM_ENCRYPTION_KEY_FILE', 'a readable file holding 32 bytes as 64 hex characters (generate with: openssl rand -hex 32)', file);
+    }
+    if (key.length !== 32) throw new ConfigError('CVM_ENCRYPTION_KEY_FILE', 'a file holding 32 bytes as 64 hex characters or base64', file);
+    return { key, generated: false, file };
+  }
   if (config.clickhouse.url) {
     throw new ConfigError('CVM_ENCRYPTION_KEY', '32 bytes as 64 hex characters or base64 (required with CLICKHOUSE_URL; generate with: openssl rand -hex 32)', '');
   }

@@ -175,7 +175,7 @@ export class SubjectKeys {
    * Re-wraps every key under a new KEK (rows rewritten by one mutation per batch of keys, old parts
    * cleared), so the old KEK opens nothing any more. Returns the number of keys re-wrapped.
    */
-  async rewrap(newKek: Buffer): Promise<number> {
+  async rewrap(newKek: Buffer, opts: { beforeRemovingOld?: () => Promise<void> } = {}): Promise<number> {
     const rows = await this.ch.rows<{ subject: string; kid: string; wrapped: string }>(`SELECT subject, kid, wrapped FROM subject_keys`);
     const rewrapped = rows.flatMap((r) => {
       const key = tryUnwrap(this.kek, r.wrapped);
@@ -187,6 +187,8 @@ export class SubjectKeys {
     for (let i = 0; i < rewrapped.length; i += 10_000) {
       await this.ch.insert('subject_keys', rewrapped.slice(i, i + 10_000).map((r) => ({ subject: r.subject, kid: r.kid, wrapped: r.next, created_at: now })));
     }
+    // E.g. the new KEK written where cvm reads it: from here on only the new one is needed.
+    await opts.beforeRemovingOld?.();
     await deleteRowsWhereIn(this.ch, 'subject_keys', ['wrapped'], rewrapped.map((r) => r.wrapped));
     await purgeOutdatedParts(this.ch, 'subject_keys');
     this.kek = newKek;

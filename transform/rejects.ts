@@ -2,8 +2,16 @@
 // widened). A replay appends the raw event to the event log again as a record with source 'replay', so the
 // normal transformer path handles it; it lands in events, or as a new reject if it is still invalid. The
 // old reject row is then marked replayed (events_rejected is a ReplacingMergeTree(replayed)).
+//
+// PII at rest: the raw payload of a dead letter keeps the event as sent, identify traits included. Rows
+// reach events_rejected only through sealDeadLetters, which encrypts the PII traits in `raw` (the ids stay
+// searchable, so erasure still finds the rows); a replay opens them again before the event re-enters the log.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { ClickHouse } from '../lib/clickhouse.ts';
+import { ensureEncryptionKey, isPiiField, type PiiCipher } from '../lib/crypto.ts';
+import { SealedEventLog } from '../lib/eventlog/sealed.ts';
+import { SubjectKeys } from '../lib/subject-keys.ts';
 import type { Config } from '../lib/config.ts';
 import { sql } from '../lib/sql.ts';
 import type { EventLog, LogRecord } from '../lib/eventlog/types.ts';
@@ -11,6 +19,81 @@ import { partitionKey, type CollectedRecord } from '../ingest/contract.ts';
 import { recordAudit, type Actor } from './admin-audit.ts';
 
 export const REPLAY_MAX = 10_000;
+
+type Traits = Record<string, unknown>;
+
+/** The traits object of a raw payload: the event's own, or (a malformed log record) its event's. */
+function traitsHolder(v: unknown): { traits: Traits } | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as { traits?: unknown; event?: unknown };
+  if (o.traits && typeof o.traits === 'object' && !Array.isArray(o.traits)) return o as { traits: Traits };
+  return o.event !== undefined ? traitsHolder(o.event) : null;
+}
+
+/**
+ * A dead letter's raw payload with its PII traits encrypted. A payload that names traits but is not JSON
+ * (cut at 64 KiB, or broken) is encrypted whole: nothing readable is kept, at the price of erasure not
+ * finding it by id.
+ */
+export function protectRaw(raw: string, pii: PiiCipher): string {
+  if (!raw.includes('"traits"')) return raw;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return pii.encrypt(raw);
+  }
+  const holder = traitsHolder(v);
+  if (!holder) return raw;
+  holder.traits = pii.protectTraits(holder.traits);
+  return JSON.stringify(v);
+}
+
+/** The opposite, for a replay: the event goes back to the log as it was sent. */
+export function revealRaw(raw: string, pii: PiiCipher): string {
+  const opened = raw.startsWith('enc:v1:') ? String(pii.decrypt(raw)) : raw;
+  if (!opened.includes('"traits"')) return opened;
+  try {
+    const v: unknown = JSON.parse(opened);
+    const holder = traitsHolder(v);
+    if (!holder || !Object.keys(holder.traits).some(isPiiField)) return opened;
+    holder.traits = pii.revealTraits(holder.traits).traits;
+    return JSON.stringify(v);
+  } catch {
+    return opened;
+  }
+}
+
+/**
+ * The ClickHouse handle the transformer writes with: inserts into events_rejected have their raw payloads
+ * protected (both ways rows are written: the client insert, and the file the embedded writer inserts from).
+ */
+export function sealDeadLetters(ch: ClickHouse, pii: PiiCipher): ClickHouse {
+  const protectRows = (rows: readonly object[]) => rows.map((r) => {
+    const raw = (r as { raw?: unknown }).raw;
+    return typeof raw === 'string' ? { ...r, raw: protectRaw(raw, pii) } : r;
+  });
+  return new Proxy(ch, {
+    get(target, prop, receiver) {
+      if (prop === 'insert') {
+        return (table: string, values: readonly object[], settings?: Record<string, unknown>) =>
+          target.insert(table, table === 'events_rejected' ? protectRows(values) : values, settings);
+      }
+      if (prop === 'exec') {
+        return async (query: string, params?: Record<string, unknown>, settings?: Record<string, unknown>) => {
+          // The embedded row writer: INSERT INTO {table} … FROM file({file}) with the rows as a JSON array.
+          if (params?.table === 'events_rejected' && typeof params.file === 'string') {
+            const rows = JSON.parse(fs.readFileSync(params.file, 'utf8')) as object[];
+            fs.writeFileSync(params.file, JSON.stringify(protectRows(rows)));
+          }
+          return target.exec(query, params, settings);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
 
 export interface RejectListRow {
   reject_id: string; received_at: string; rejected_at: string; source: string; site: string; event_id: string; field: string;
@@ -78,14 +161,19 @@ export async function replayRejects(
   if (bad !== undefined) throw new RejectsRequestError(`reject id '${bad}' is not a UUID`, 'ids');
   const rows = await deps.ch.rows<ReplayRow>(sql('transform/rejects-for-replay'), { ids: ids.map((i) => i.toLowerCase()), reason, limit: REPLAY_MAX });
   if (!rows.length) return { replayed: 0, reject_ids: [] };
+  // The keys of this store: traits opened for the replay, and the records sealed even where the caller's
+  // log is a plain one (the command line's).
+  const keys = await SubjectKeys.open(deps.ch, ensureEncryptionKey(deps.config).key);
+  const pii = keys.piiCipher();
+  const log = deps.eventLog instanceof SealedEventLog ? deps.eventLog : new SealedEventLog(deps.eventLog, keys);
   const records: LogRecord[] = rows.map((r) => {
-    const rec = replayRecord(r);
+    const rec = replayRecord({ ...r, raw: revealRaw(r.raw, pii) });
     const ev = (rec.event && typeof rec.event === 'object' ? rec.event : {}) as { customer_id?: unknown; anonymous_id?: unknown };
     return { key: partitionKey(ev), value: JSON.stringify(rec) };
   });
   // Log first, then mark: a crash in between leaves rows that can be replayed again, and the
   // transformer's event-id dedup keeps a second copy out of events.
-  await deps.eventLog.append(deps.config.topics.events, records);
+  await log.append(deps.config.topics.events, records);
   // NOTE: written back from here rather than by INSERT ... SELECT: recent ClickHouse deduplicates an
   // INSERT ... SELECT against the source part's insert token, which silently drops the copy.
   await deps.ch.insert(

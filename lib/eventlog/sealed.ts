@@ -1,12 +1,12 @@
 // The event log with every record sealed (AES-256-GCM) under its subject's data key, around any EventLog
 // (embedded or Kafka). The record's partition key (customer id, else anonymous id) names the subject; on
 // the log it is replaced by the subject's keyed pseudonym, which keeps one person's records together on
-// one partition without naming them. Consumers get the records opened, with PII traits still encrypted
-// under the PII column key (so dead letters and profiles never hold them in clear). Erasure destroys the
+// one partition without naming them. Consumers get the records opened, as they were appended (the
+// transformer encrypts PII traits for the tables it writes: profiles, and dead letters via
+// transform/rejects.ts sealDeadLetters). Erasure destroys the
 // subject's keys: every copy of their records (freed LMDB pages, Kafka segments and replicas, backups)
 // becomes unreadable, and on the embedded log the records are also removed. Records whose key is gone
 // are skipped when read, so re-processing the log cannot bring an erased person back.
-import type { PiiCipher } from '../crypto.ts';
 import { aesOpen, aesSeal } from '../crypto.ts';
 import type { SubjectKeys } from '../subject-keys.ts';
 import type { ConsumeOptions, Consumer, EventLog, LogBatch, LogRecord, PartitionLag, StoredRecord } from './types.ts';
@@ -39,7 +39,6 @@ export class SealedEventLog implements EventLog {
   constructor(
     private readonly inner: EventLog,
     private readonly keys: SubjectKeys,
-    private readonly pii: PiiCipher,
   ) {}
 
   get kind(): EventLog['kind'] {
@@ -75,24 +74,10 @@ export class SealedEventLog implements EventLog {
         this.stats.shredded += 1;
         return;
       }
-      out.push({ ...r, key: p.subject, value: this.protect(aesOpen(key, p.body).toString('utf8')) });
+      out.push({ ...r, key: p.subject, value: aesOpen(key, p.body).toString('utf8') });
     });
     this.stats.opened += out.length;
     return out;
-  }
-
-  /** PII traits of an identify encrypted under the PII column key before anyone downstream sees them. */
-  private protect(value: string): string {
-    if (!value.includes('"traits"')) return value;
-    try {
-      const rec = JSON.parse(value) as { event?: { traits?: unknown } };
-      const traits = rec?.event?.traits;
-      if (!traits || typeof traits !== 'object' || Array.isArray(traits)) return value;
-      rec.event!.traits = this.pii.protectTraits(traits as Record<string, unknown>);
-      return JSON.stringify(rec);
-    } catch {
-      return value; // not JSON: the consumer dead-letters it as malformed
-    }
   }
 
   consume(opts: ConsumeOptions): Promise<Consumer> {
