@@ -119,6 +119,13 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
     },
   );
 
+  app.get('/v1/query/queue', { preHandler: requireRole(deps, 'analyst'), schema: { summary: 'Analyst queries running and waiting now, and the limits', tags: ['query'] } }, async () => ({
+    ...queue.stats(),
+    concurrency: api.queryConcurrency,
+    queue_size: api.queryQueueSize,
+    wait_seconds: api.queryQueueWaitSeconds,
+  }));
+
   app.get('/v1/query/tables', { preHandler: requireRole(deps, 'analyst'), schema: { summary: 'Tables and views the query endpoint can read, with their columns', tags: ['query'] } }, async () => {
     const rows = await deps.ch.rows<{ table: string; name: string; type: string }>(
       `SELECT table, name, type FROM system.columns WHERE database = currentDatabase() AND table IN {t:Array(String)} ORDER BY table, position`,
