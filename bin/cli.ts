@@ -36,6 +36,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   'dashboards export-grafana': { summary: 'dashboards export-grafana [--out DIR] [--lang en|zh-CN] [--ui-url URL] — panel files as Grafana dashboards', load: () => import('../dashboards/export-grafana.command.ts') },
   bench: { summary: 'run the benchmarks', load: () => import('../bench/run.ts') },
   'keys create': { summary: 'keys create --role storefront|analyst|admin|write [--name N] [--site S --origins a,b] — print a new API key once', load: () => import('./commands/keys.ts').then((m) => m.create) },
+  'keys identity-secret': { summary: 'keys identity-secret [--site S] — the secret a shop back end signs customer ids with (identity verification)', load: () => import('./commands/keys.ts').then((m) => m.identitySecret) },
   'keys list': { summary: 'list API keys (never the keys themselves)', load: () => import('./commands/keys.ts').then((m) => m.list) },
   'keys revoke': { summary: 'keys revoke KEY_ID — revoke an API key', load: () => import('./commands/keys.ts').then((m) => m.revoke) },
   'keys rotate-encryption': { summary: 'keys rotate-encryption [--new-key HEX] — new CVM_ENCRYPTION_KEY: data keys re-wrapped, the old key no longer needed (store stopped)', load: () => import('./commands/keys-encryption.ts').then((m) => m.rotateEncryption) },

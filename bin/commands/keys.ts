@@ -7,6 +7,7 @@ import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { ApiKeyStore, KEY_ROLES, KeyInputError, type KeyRole } from '../../api/keys.ts';
 import { audit } from '../../api/audit.ts';
+import { identitySecrets } from '../../ingest/identity.ts';
 
 async function withStore<T>(ctx: CliContext, what: string, hint: string, work: (keys: ApiKeyStore, ch: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
   refuseIfHeld(ctx.config, what, hint);
@@ -38,6 +39,7 @@ export const create = {
           ctx.out(`created ${key.role} key ${key.key_id}${key.name ? ` (${key.name})` : ''}${key.site ? ` for site ${key.site}` : ''}`);
           ctx.out(`key: ${secret}`);
           ctx.out('Store it now: only its hash is kept, it cannot be shown again.');
+          if (key.role === 'write') ctx.out(`identity secret of site ${key.site} (keep it on the shop's back end; see \`cvm keys identity-secret\`): ${identitySecrets(ctx.config).forSite(key.site)}`);
         }
         return 0;
       } catch (err) {
@@ -45,6 +47,22 @@ export const create = {
         throw err;
       }
     });
+  },
+};
+
+/** `cvm keys identity-secret --site S`: the secret the shop's back end signs customer ids with (no store needed). */
+export const identitySecret = {
+  async run(argv: string[], ctx: CliContext): Promise<number> {
+    const { values } = parseArgs({ args: argv, options: { site: { type: 'string' }, json: { type: 'boolean', default: false } } });
+    const site = values.site ?? ctx.config.keys.demoSite;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(site)) throw new UserError('--site: letters, digits, . _ - (at most 64)');
+    const secret = identitySecrets(ctx.config).forSite(site);
+    if (values.json) ctx.out(JSON.stringify({ site, identity_secret: secret }));
+    else {
+      ctx.out(`identity secret of site ${site}: ${secret}`);
+      ctx.out("Keep it on the shop's back end: sign each customer id with HMAC-SHA256 and pass the hex digest to cvm.identify(id, traits, { signature }).");
+    }
+    return 0;
   },
 };
 
