@@ -11,6 +11,7 @@ import { newKey } from './api.fixture.ts';
 import { testRuntime, WRITE } from './helpers/runtime.ts';
 import { event, purchase } from './helpers/events.ts';
 import { shopFor } from '../storefront/shop.ts';
+import type { SubjectKeys } from '../lib/subject-keys.ts';
 
 type Rt = Awaited<ReturnType<typeof testRuntime>>;
 let rt: Rt;
@@ -136,6 +137,13 @@ describe('erasure reaches everything', () => {
     expect(exported.body).toContain(NAME);
     const [dead] = await rt.deps.ch.rows<{ n: string }>(`SELECT count() AS n FROM events_rejected WHERE log_offset >= 0`);
     expect(Number(dead!.n)).toBeGreaterThan(0);
+    // Her data keys (wrapped), as they sit in subject_keys: after erasure no file may hold them.
+    const keys = rt.deps.services.get('subjectKeys') as SubjectKeys;
+    const wrapped = (await rt.deps.ch.rows<{ wrapped: string }>(`SELECT wrapped FROM subject_keys WHERE subject IN {s:Array(String)}`, {
+      s: [customerId, firstAnon, SECOND_ANON].map((x) => keys.pseudonym(x)),
+    })).map((r) => r.wrapped.slice(4, 44));
+    expect(wrapped.length).toBeGreaterThan(0);
+    expect(filesMentioning(wrapped).length).toBeGreaterThan(0);
     const before = await revenue();
     expect(before.count).toBe(2);
     expect(before.orders).toBe(320);
@@ -158,5 +166,7 @@ describe('erasure reaches everything', () => {
     expect.soft(await tablesMentioning(needles())).toEqual([]);
     // ... nor in any file under the data directory: parts, mutation files, the event log, key stores.
     expect.soft(filesMentioning(needles())).toEqual([]);
+    // Her event-log keys are gone from disk too (crypto-shredding): sealed copies of her records open with nothing.
+    expect.soft(filesMentioning(wrapped)).toEqual([]);
   }, 180_000);
 });

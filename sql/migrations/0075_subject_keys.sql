@@ -3,7 +3,8 @@
 -- key-encryption key (CVM_ENCRYPTION_KEY). Event-log records are sealed with their subject's key, so
 -- erasing the key makes every copy of those records (embedded log pages, Kafka segments, backups)
 -- unreadable. Two reserved subjects hold the PII column key ('!pii') and the pseudonym secret ('!pseudonym').
--- A key is destroyed by a synchronous mutation whose outdated parts are then cleared (lib/ch-purge.ts);
+-- A key is destroyed by a synchronous mutation whose outdated parts are then cleared (lib/ch-purge.ts;
+-- NOTE: no table-level old_parts_lifetime: with one set, chDB 3.4 no longer clears outdated parts on DROP PART);
 -- `cvm keys rotate-encryption` re-wraps every row under a new key-encryption key.
 CREATE TABLE IF NOT EXISTS subject_keys (
   subject String,
@@ -11,5 +12,4 @@ CREATE TABLE IF NOT EXISTS subject_keys (
   wrapped String,
   created_at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = MergeTree
-ORDER BY (subject, kid)
-SETTINGS old_parts_lifetime = 10;
+ORDER BY (subject, kid);
