@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClickHouse, type ClickHouse, type RestrictedSession } from '../lib/clickhouse.ts';
 import { testConfig } from '../lib/config.ts';
-import { querySettings } from '../api/query/sql-guard.ts';
+import { QUERYABLE_TABLES, querySettings } from '../api/query/sql-guard.ts';
+import { SQL_DIR } from '../lib/sql.ts';
 import { tempDir } from './helpers/runtime.ts';
 
 let ch: ClickHouse;
@@ -88,5 +89,15 @@ describe('the restricted session (engine-enforced)', () => {
     const [main] = await ch.rows<{ ro: string; rows: string }>(`SELECT toString(getSetting('readonly')) AS ro, toString(getSetting('max_result_rows')) AS rows`);
     expect(main).toEqual({ ro: '0', rows: '0' });
     await ch.exec(`INSERT INTO probe VALUES ('main')`);
+  });
+});
+
+describe('the server-mode analyst user (sql/query/analyst_user.sql)', () => {
+  it('grants SELECT on exactly the tables the guard allows, and nothing else', () => {
+    const text = fs.readFileSync(path.join(SQL_DIR, 'query', 'analyst_user.sql'), 'utf8');
+    const grants = [...text.matchAll(/^GRANT (\w+) ON default\.(\w+) TO cvm_analyst;$/gm)];
+    expect(grants.map((g) => g[1])).toEqual(grants.map(() => 'SELECT'));
+    expect(grants.map((g) => g[2]).sort()).toEqual([...QUERYABLE_TABLES].sort());
+    expect(text.match(/^GRANT /gm)).toHaveLength(QUERYABLE_TABLES.length);
   });
 });

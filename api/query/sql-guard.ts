@@ -17,6 +17,7 @@
 // scalar file() function, view()/merge()/mergeTreeIndex() over tables outside the allow-list. In server
 // mode CLICKHOUSE_ANALYST_USER adds the server's grants on top (sql/query/analyst_user.sql).
 import type { ClickHouse, RestrictedSession } from '../../lib/clickhouse.ts';
+import { sql } from '../../lib/sql.ts';
 import { SqlRejected, scanSql, type ScannedSql } from './sql-lexer.ts';
 
 export { SqlRejected };
@@ -100,11 +101,11 @@ export class SqlGuard {
 
   private async context(): Promise<{ db: string; tableFunctions: Set<string>; existing: Set<string> }> {
     if (!this.tableFunctions || !this.currentDb) {
-      const [row] = await this.ch.rows<{ db: string; fns: string[] }>('SELECT currentDatabase() AS db, (SELECT groupArray(lower(name)) FROM system.table_functions) AS fns');
+      const [row] = await this.ch.rows<{ db: string; fns: string[] }>(sql('query/context'));
       this.currentDb = row?.db ?? 'default';
       this.tableFunctions = new Set([...(row?.fns ?? []), 'file', 'url', 'remote', 's3', 'input']);
     }
-    const existing = new Set((await this.ch.rows<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((r) => r.name));
+    const existing = new Set((await this.ch.rows<{ name: string }>(sql('query/existing-tables'))).map((r) => r.name));
     return { db: this.currentDb, tableFunctions: this.tableFunctions, existing };
   }
 
