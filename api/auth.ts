@@ -1,6 +1,6 @@
 // Secret keys with roles. Every route declares which roles may call it; admin may call everything.
-// Keys come in `Authorization: Bearer <key>` (or X-CVM-Key). The bootstrap admin key is CVM_ADMIN_KEY;
-// further keys are resolved by a KeyResolver registered in deps.services under 'keys'.
+// Keys come in `Authorization: Bearer <key>` (or X-CVM-Key). The bootstrap admin key (CVM_ADMIN_KEY or
+// data/admin.key) and further keys are resolved by a KeyResolver registered in deps.services under 'keys'.
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { AppDeps } from './deps.ts';
@@ -38,10 +38,11 @@ export function presentedKey(req: FastifyRequest): string {
 
 export function resolvePrincipal(deps: AppDeps, secret: string): Principal | null {
   if (!secret) return null;
-  const admin = deps.config.keys.admin;
-  if (admin && safeEqual(secret, admin)) return { keyId: 'bootstrap-admin', role: 'admin' };
   const resolver = deps.services.get('keys') as KeyResolver | undefined;
-  return resolver?.resolve(secret) ?? null;
+  // The key store knows the bootstrap admin key, including a rotated one: config holds the key at start only.
+  if (resolver) return resolver.resolve(secret);
+  const admin = deps.config.keys.admin;
+  return admin && safeEqual(secret, admin) ? { keyId: 'bootstrap-admin', role: 'admin' } : null;
 }
 
 /** Marks the guard functions, so the route registry (and its test) can tell which roles a route admits. */

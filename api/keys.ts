@@ -2,12 +2,15 @@
 // call the API; write keys are public, belong to one site and can only send events. The table holds
 // SHA-256 hashes only: a key is shown once, when it is created.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import { chTime } from '../lib/clickhouse.ts';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { KeyResolver, Principal, Role } from './auth.ts';
 import { siteAllowsOrigin, type Site, type WriteKeyResolver } from '../ingest/write-keys.ts';
+import { audit } from './audit.ts';
 
 export type KeyRole = Role | 'write';
 export const KEY_ROLES: readonly KeyRole[] = ['storefront', 'analyst', 'admin', 'write'];
@@ -48,6 +51,38 @@ export interface CreateKeyInput {
   createdBy?: string;
 }
 
+/** A new bootstrap admin key (the one in the data directory's admin.key, or CVM_ADMIN_KEY). */
+export function generateAdminKey(): string {
+  return `sk_admin_${crypto.randomBytes(24).toString('base64url')}`;
+}
+
+/** The bootstrap admin key kept in a file, or null when there is none (yet). */
+export function readAdminKeyFile(file: string): string | null {
+  try {
+    const key = fs.readFileSync(file, 'utf8').trim();
+    return key || null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Replaces the admin key file in one step (write aside, rename), readable by its owner only. */
+export function writeAdminKeyFile(file: string, key: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, key + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin';
+
 export class KeyInputError extends Error {
   constructor(readonly field: string, message: string) {
     super(message);
@@ -58,9 +93,12 @@ export class ApiKeyStore {
   /** hash → key; only keys that are not revoked. Swapped whole on reload. */
   private byHash = new Map<string, ApiKeyInfo>();
   private timer: NodeJS.Timeout | null = null;
+  /** The bootstrap admin key; re-read from its file on every reload, so `cvm keys rotate-admin` reaches a running server. */
+  private bootstrapAdmin: string | null;
 
   readonly secretKeys: KeyResolver = {
     resolve: (secret: string): Principal | null => {
+      if (this.bootstrapAdmin && sameSecret(secret, this.bootstrapAdmin)) return { keyId: BOOTSTRAP_ADMIN_ID, role: 'admin' };
       const k = this.byHash.get(hashKey(secret));
       return k && k.role !== 'write' ? { keyId: k.key_id, role: k.role } : null;
     },
@@ -73,7 +111,10 @@ export class ApiKeyStore {
     private readonly log: Logger,
     /** Keys from configuration (the demo shop's write key), resolved before the table's. */
     private readonly staticWrite: Array<{ key: string } & Site> = [],
+    /** CVM_ADMIN_KEY or the key from `file` (then re-read on reload). */
+    private readonly bootstrap: { key: string | null; file: string | null } = { key: null, file: null },
   ) {
+    this.bootstrapAdmin = bootstrap.key;
     const staticByKey = new Map(staticWrite.map((s) => [s.key, { site: s.site, origins: s.origins }]));
     this.writeKeys = {
       resolve: (key: string): Site | null => {
@@ -91,10 +132,28 @@ export class ApiKeyStore {
   }
 
   static forConfig(ch: ClickHouse, config: Config, log: Logger): ApiKeyStore {
-    return new ApiKeyStore(ch, log, [{ key: config.keys.demoWrite, site: config.keys.demoSite, origins: config.keys.demoOrigins }]);
+    return new ApiKeyStore(ch, log, [{ key: config.keys.demoWrite, site: config.keys.demoSite, origins: config.keys.demoOrigins }], { key: config.keys.admin, file: config.keys.adminFile });
+  }
+
+  /** Picks up a rotated bootstrap admin key; the old one stops working at once. */
+  private reloadBootstrapAdmin(): void {
+    if (!this.bootstrap.file) return;
+    let key: string | null;
+    try {
+      key = readAdminKeyFile(this.bootstrap.file);
+    } catch (err) {
+      this.log.warn({ err }, 'admin key file not readable; keeping the current admin key');
+      return;
+    }
+    // A missing file is not a rotation: keep the key this process has.
+    if (!key || key === this.bootstrapAdmin) return;
+    this.bootstrapAdmin = key;
+    this.log.warn({ file: this.bootstrap.file }, 'bootstrap admin key rotated: the previous key no longer works');
+    void audit(this.ch, undefined, 'admin_key_rotate', BOOTSTRAP_ADMIN_ID).catch((err: unknown) => this.log.warn({ err }, 'audit of the admin key rotation failed'));
   }
 
   async reload(): Promise<void> {
+    this.reloadBootstrapAdmin();
     const rows = await this.ch.rows<ApiKeyRow>(
       `SELECT key_id, role, name, site, origins, prefix, hash, created_by, created_at, revoked, updated_at
        FROM api_keys FINAL WHERE revoked = 0`,

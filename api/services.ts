@@ -21,7 +21,8 @@ export interface ApiServices {
   metrics: Metrics;
 }
 
-const KEY_RELOAD_MS = 30_000;
+/** How often keys (and a rotated bootstrap admin key) are re-read. */
+export const KEY_RELOAD_MS = 30_000;
 
 export async function installApiServices(deps: AppDeps): Promise<ApiServices> {
   const existing = deps.services.get('api') as ApiServices | undefined;

@@ -20,6 +20,7 @@ import { seedDefaultRates } from '../transform/fx.ts';
 import { buildApp } from '../api/app.ts';
 import type { AppDeps } from '../api/deps.ts';
 import { installApiServices } from '../api/services.ts';
+import { generateAdminKey, readAdminKeyFile, writeAdminKeyFile } from '../api/keys.ts';
 
 export interface Roles {
   collector: boolean;
@@ -30,6 +31,8 @@ export interface Roles {
 
 export interface Runtime {
   deps: AppDeps;
+  /** Whether this start generated the bootstrap admin key (only then is it printed), and its file. */
+  adminKey: { generated: boolean; file: string | null };
   app: FastifyInstance | null;
   eventLog: EventLog | null;
   transformer: EventsTransformer | null;
@@ -38,15 +41,20 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** The admin key file cvm keeps when CVM_ADMIN_KEY is not set (`cvm keys rotate-admin` replaces it). */
+export function adminKeyFile(config: Config): string {
+  return path.join(config.dataDir, 'admin.key');
+}
+
 /** The admin key: CVM_ADMIN_KEY, else one generated once and kept in the data directory. */
-export function ensureAdminKey(config: Config): { key: string; generated: boolean } {
-  if (config.keys.admin) return { key: config.keys.admin, generated: false };
-  const file = path.join(config.dataDir, 'admin.key');
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  if (fs.existsSync(file)) return { key: fs.readFileSync(file, 'utf8').trim(), generated: false };
-  const key = `sk_admin_${crypto.randomBytes(24).toString('base64url')}`;
-  fs.writeFileSync(file, key + '\n', { mode: 0o600 });
-  return { key, generated: true };
+export function ensureAdminKey(config: Config): { key: string; generated: boolean; file: string | null } {
+  if (config.keys.admin) return { key: config.keys.admin, generated: false, file: null };
+  const file = adminKeyFile(config);
+  const kept = readAdminKeyFile(file);
+  if (kept) return { key: kept, generated: false, file };
+  const key = generateAdminKey();
+  writeAdminKeyFile(file, key);
+  return { key, generated: true, file };
 }
 
 export async function openStore(config: Config, log: Logger): Promise<ClickHouse> {
@@ -58,7 +66,7 @@ export async function openStore(config: Config, log: Logger): Promise<ClickHouse
 
 export async function startRuntime(configIn: Config, log: Logger, roles: Roles, opts: { listen?: boolean } = {}): Promise<Runtime> {
   const admin = ensureAdminKey(configIn);
-  const config: Config = { ...configIn, keys: { ...configIn.keys, admin: admin.key } };
+  const config: Config = { ...configIn, keys: { ...configIn.keys, admin: admin.key, adminFile: admin.file } };
   const ch = await openStore(config, log);
   const plainLog = roles.collector || roles.transformer ? await openEventLog(config, log.child({ name: 'eventlog' })) : null;
   const models = new ModelRunner({ ch, config, log: log.child({ name: 'models' }) });
@@ -109,7 +117,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
 
   let closed = false;
   return {
-    deps, app, eventLog, transformer, models, url,
+    deps, app, eventLog, transformer, models, url, adminKey: { generated: admin.generated, file: admin.file },
     async close() {
       if (closed) return;
       closed = true;

@@ -22,7 +22,8 @@ export interface Config {
   };
   kafka: { brokers: string[]; clientId: string; idempotent: boolean; sessionTimeoutMs: number; partitions: number } | null;
   topics: { events: string };
-  keys: { admin: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
+  /** adminFile: where the bootstrap admin key came from when cvm keeps it (data/admin.key), else null. */
+  keys: { admin: string | null; adminFile: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
   baseCurrency: string;
   /** Collector the shop's back end sends its events to where this process runs no collector (distributed api role). */
   collectorUrl: string | null;
@@ -219,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     topics: { events: str(env, 'CVM_TOPIC_EVENTS', 'cvm.events.raw') },
     keys: {
       admin: optional(env, 'CVM_ADMIN_KEY'),
+      adminFile: null,
       demoWrite: str(env, 'CVM_DEMO_WRITE_KEY', 'wk_demo_shop'),
       demoSite: str(env, 'CVM_DEMO_SITE', 'demo'),
       demoOrigins: str(env, 'CVM_DEMO_ORIGINS', '*').split(',').map((s) => s.trim()).filter(Boolean),

@@ -3,7 +3,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Cart } from './cart.store.ts';
 import { CartError } from './cart.store.ts';
-import type { Member } from './members.store.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { SignUpError, type Member } from './members.store.ts';
 import { OrderError, type Order } from './orders.store.ts';
 import { identifyEvent } from './shop-events.ts';
 import type { Shop } from './shop.ts';
@@ -24,16 +25,53 @@ async function startSession(shop: Shop, req: FastifyRequest, reply: FastifyReply
   }
 }
 
-export async function signUp(shop: Shop, req: FastifyRequest, reply: FastifyReply, v: Visitor, input: { email: string; name: string; password: string }): Promise<Member> {
-  const member = await shop.members.signUp({ ...input, locale: v.locale, currency: v.currency, ...(v.simTime ? { now: v.simTime } : {}) });
-  await startSession(shop, req, reply, v, member, { email: member.email, name: member.name, signup_date: new Date(member.created_ms).toISOString() });
-  return member;
+/**
+ * What a sign-up or login came to. `check_login`: the e-mail already has an account and the password is
+ * not its password; the answer says so without saying the account exists. `throttled`: too many wrong
+ * passwords for this account or from this address; nothing was checked.
+ */
+export type AccessResult =
+  | { kind: 'signed_in'; member: Member; created: boolean }
+  | { kind: 'bad_login' }
+  | { kind: 'check_login' }
+  | { kind: 'throttled'; retryAfterSeconds: number };
+
+/**
+ * Sign-up that does not tell which e-mails have accounts: a new e-mail gets an account; an e-mail that
+ * has one is a login attempt (right password: signed in, as if new; wrong: a neutral answer), throttled
+ * like a login, so sign-up is no faster an oracle or password guesser than the login form.
+ */
+export async function signUp(shop: Shop, throttle: LoginThrottle, req: FastifyRequest, reply: FastifyReply, v: Visitor, input: { email: string; name: string; password: string }): Promise<AccessResult> {
+  const wait = throttle.retryAfter(input.email, req.ip);
+  if (wait > 0) return { kind: 'throttled', retryAfterSeconds: wait };
+  try {
+    const member = await shop.members.signUp({ ...input, locale: v.locale, currency: v.currency, ...(v.simTime ? { now: v.simTime } : {}) });
+    await startSession(shop, req, reply, v, member, { email: member.email, name: member.name, signup_date: new Date(member.created_ms).toISOString() });
+    return { kind: 'signed_in', member, created: true };
+  } catch (err) {
+    if (!(err instanceof SignUpError) || err.code !== 'email_taken') throw err;
+  }
+  const member = await shop.members.login(input.email, input.password);
+  if (!member) {
+    throttle.failed(input.email, req.ip);
+    return { kind: 'check_login' };
+  }
+  throttle.succeeded(input.email);
+  await startSession(shop, req, reply, v, member, { email: member.email });
+  return { kind: 'signed_in', member, created: false };
 }
 
-export async function logIn(shop: Shop, req: FastifyRequest, reply: FastifyReply, v: Visitor, input: { email: string; password: string }): Promise<Member | null> {
+export async function logIn(shop: Shop, throttle: LoginThrottle, req: FastifyRequest, reply: FastifyReply, v: Visitor, input: { email: string; password: string }): Promise<AccessResult> {
+  const wait = throttle.retryAfter(input.email, req.ip);
+  if (wait > 0) return { kind: 'throttled', retryAfterSeconds: wait };
   const member = await shop.members.login(input.email, input.password);
-  if (member) await startSession(shop, req, reply, v, member, { email: member.email });
-  return member;
+  if (!member) {
+    throttle.failed(input.email, req.ip);
+    return { kind: 'bad_login' };
+  }
+  throttle.succeeded(input.email);
+  await startSession(shop, req, reply, v, member, { email: member.email });
+  return { kind: 'signed_in', member, created: false };
 }
 
 export async function logOut(shop: Shop, req: FastifyRequest, reply: FastifyReply, v: Visitor): Promise<void> {

@@ -12,7 +12,8 @@ import { SignUpError } from './members.store.ts';
 import { OrderError, type Order } from './orders.store.ts';
 import { allowedActions } from './order-state.ts';
 import { parseProductsCsv } from './products-csv.ts';
-import { addToCart, checkout, customerTransition, logIn, logOut, setQuantity, signUp } from './shop-actions.ts';
+import { addToCart, checkout, customerTransition, logIn, logOut, setQuantity, signUp, type AccessResult } from './shop-actions.ts';
+import { loginThrottleFor } from './login-throttle.ts';
 import { shopFor, type Shop } from './shop.ts';
 import { standing } from './tiers.ts';
 import { crossSite, visitorFor, type Visitor } from './visitor.ts';
@@ -60,6 +61,7 @@ function sendOrderError(reply: FastifyReply, err: unknown): FastifyReply {
 export default async function shopApiRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
   const { deps } = opts;
   const shop = await shopFor(deps);
+  const throttle = loginThrottleFor(deps);
   app.addHook('onClose', async () => shop.close());
 
   const visitor = (req: FastifyRequest, reply: FastifyReply): Visitor | null => {
@@ -169,15 +171,21 @@ export default async function shopApiRoutes(app: FastifyInstance, opts: { deps: 
   });
 
   // Members.
+  const tooMany = (reply: FastifyReply, r: Extract<AccessResult, { kind: 'throttled' }>) =>
+    reply.code(429).header('Retry-After', String(r.retryAfterSeconds)).send({ error: 'too_many_attempts', field: 'password', retry_after_seconds: r.retryAfterSeconds, message: `too many attempts: try again in ${r.retryAfterSeconds} s` });
+
   app.post('/shop/api/signup', async (req, reply) => {
     const v = visitor(req, reply);
     if (!v) return reply;
     const b = body(req);
     try {
-      const m = await signUp(shop, req, reply, v, { email: str(b.email, 320), name: str(b.name, 200), password: str(b.password, 1024) });
-      return reply.code(201).send({ customer_id: m.customer_id, email: m.email, name: m.name });
+      const r = await signUp(shop, throttle, req, reply, v, { email: str(b.email, 320), name: str(b.name, 200), password: str(b.password, 1024) });
+      if (r.kind === 'signed_in') return reply.code(201).send({ customer_id: r.member.customer_id, email: r.member.email, name: r.member.name });
+      if (r.kind === 'throttled') return tooMany(reply, r);
+      // Neutral: the e-mail may or may not have an account; either way, logging in is the next step.
+      return reply.code(202).send({ status: 'check_login', message: 'if this email already has an account, log in with its password (POST /shop/api/login); otherwise sign up with another email' });
     } catch (err) {
-      if (err instanceof SignUpError) return reply.code(err.code === 'email_taken' ? 409 : 400).send({ error: err.code, message: err.message });
+      if (err instanceof SignUpError) return reply.code(400).send({ error: err.code, field: err.code === 'bad_name' ? 'name' : err.code === 'short_password' ? 'password' : 'email', message: err.message });
       throw err;
     }
   });
@@ -185,9 +193,10 @@ export default async function shopApiRoutes(app: FastifyInstance, opts: { deps: 
     const v = visitor(req, reply);
     if (!v) return reply;
     const b = body(req);
-    const m = await logIn(shop, req, reply, v, { email: str(b.email, 320), password: str(b.password, 1024) });
-    if (!m) return reply.code(401).send({ error: 'bad_login', message: 'email or password is wrong' });
-    return { customer_id: m.customer_id, email: m.email, name: m.name };
+    const r = await logIn(shop, throttle, req, reply, v, { email: str(b.email, 320), password: str(b.password, 1024) });
+    if (r.kind === 'throttled') return tooMany(reply, r);
+    if (r.kind !== 'signed_in') return reply.code(401).send({ error: 'bad_login', message: 'email or password is wrong' });
+    return { customer_id: r.member.customer_id, email: r.member.email, name: r.member.name };
   });
   app.post('/shop/api/logout', async (req, reply) => {
     const v = visitor(req, reply);

@@ -12,6 +12,7 @@ import { categoryPage, homePage, messagePage, productPage, searchPage } from './
 import type { PageContext } from './pages/layout.ts';
 import { cartPage, checkoutPage, orderPage, priceLines } from './pages/orders.pages.ts';
 import { addToCart, checkout, customerTransition, logIn, logOut, setQuantity, signUp } from './shop-actions.ts';
+import { loginThrottleFor } from './login-throttle.ts';
 import { shopFor, type Shop } from './shop.ts';
 import { standing } from './tiers.ts';
 import { crossSite, visitorFor, type Visitor } from './visitor.ts';
@@ -34,6 +35,7 @@ const int = (v: unknown, def: number): number => {
 export default async function shopRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
   const { deps } = opts;
   const shop = await shopFor(deps);
+  const throttle = loginThrottleFor(deps);
   app.addHook('onClose', async () => shop.close());
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, parseForm(String(body))));
@@ -212,12 +214,16 @@ export default async function shopRoutes(app: FastifyInstance, opts: { deps: App
   app.post('/shop/signup', page(async (req, reply, v) => {
     const f = (req.body ?? {}) as Form;
     const next = safeNext(f.next);
+    const email = str(f.email, 320);
     try {
-      await signUp(shop, req, reply, v, { email: str(f.email, 320), name: str(f.name, 200), password: str(f.password, 1024) });
-      return see(reply, next);
+      const result = await signUp(shop, throttle, req, reply, v, { email, name: str(f.name, 200), password: str(f.password, 1024) });
+      if (result.kind === 'signed_in') return see(reply, next);
+      if (result.kind === 'throttled') return reply.code(429).header('Retry-After', String(result.retryAfterSeconds)).send(loginPage(context(req, reply, v), next, v.t('error_too_many', { n: result.retryAfterSeconds }), email));
+      // The e-mail has an account and this is not its password: the login form, without saying so.
+      return loginPage(context(req, reply, v), next, null, email, v.t('notice_check_login'));
     } catch (err) {
       if (!(err instanceof SignUpError)) throw err;
-      return reply.code(err.code === 'email_taken' ? 409 : 400).send(signupPage(context(req, reply, v), next, v.t(signUpErrors[err.code]), { email: str(f.email, 320), name: str(f.name, 200) }));
+      return reply.code(400).send(signupPage(context(req, reply, v), next, v.t(signUpErrors[err.code]), { email, name: str(f.name, 200) }));
     }
   }));
 
@@ -228,9 +234,11 @@ export default async function shopRoutes(app: FastifyInstance, opts: { deps: App
   app.post('/shop/login', page(async (req, reply, v) => {
     const f = (req.body ?? {}) as Form;
     const next = safeNext(f.next);
-    const member = await logIn(shop, req, reply, v, { email: str(f.email, 320), password: str(f.password, 1024) });
-    if (!member) return reply.code(401).send(loginPage(context(req, reply, v), next, v.t('error_bad_login'), str(f.email, 320)));
-    return see(reply, next);
+    const email = str(f.email, 320);
+    const result = await logIn(shop, throttle, req, reply, v, { email, password: str(f.password, 1024) });
+    if (result.kind === 'signed_in') return see(reply, next);
+    if (result.kind === 'throttled') return reply.code(429).header('Retry-After', String(result.retryAfterSeconds)).send(loginPage(context(req, reply, v), next, v.t('error_too_many', { n: result.retryAfterSeconds }), email));
+    return reply.code(401).send(loginPage(context(req, reply, v), next, v.t('error_bad_login'), email));
   }));
 
   app.post('/shop/logout', page(async (req, reply, v) => {

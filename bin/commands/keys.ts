@@ -1,12 +1,14 @@
 // `cvm keys create|list|revoke`: API keys on a stopped store (or a ClickHouse server). While a cvm runs on
 // the embedded store it holds the data directory, so the command names the admin API call instead.
+// `cvm keys rotate-admin` replaces the bootstrap admin key file; it needs no store, so it works while cvm runs.
 import { parseArgs } from 'node:util';
 import type { CliContext } from '../cli.ts';
 import { UserError } from '../cli.ts';
-import { openStore } from '../runtime.ts';
+import { adminKeyFile, openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
-import { ApiKeyStore, KEY_ROLES, KeyInputError, type KeyRole } from '../../api/keys.ts';
+import { ApiKeyStore, KEY_ROLES, KeyInputError, generateAdminKey, writeAdminKeyFile, type KeyRole } from '../../api/keys.ts';
 import { audit } from '../../api/audit.ts';
+import { KEY_RELOAD_MS } from '../../api/services.ts';
 import { identitySecrets } from '../../ingest/identity.ts';
 
 async function withStore<T>(ctx: CliContext, what: string, hint: string, work: (keys: ApiKeyStore, ch: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
@@ -85,5 +87,24 @@ export const revoke = {
       ctx.out(`revoked ${id}`);
       return 0;
     });
+  },
+};
+
+export const rotateAdmin = {
+  async run(argv: string[], ctx: CliContext): Promise<number> {
+    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
+    if (ctx.config.keys.admin) {
+      throw new UserError(`the admin key comes from CVM_ADMIN_KEY, which cvm cannot change: set a new value and restart cvm (or unset it and run cvm keys rotate-admin, so cvm keeps the key in ${adminKeyFile(ctx.config)})`);
+    }
+    const file = adminKeyFile(ctx.config);
+    const key = generateAdminKey();
+    writeAdminKeyFile(file, key);
+    if (values.json) ctx.out(JSON.stringify({ key, file }));
+    else {
+      ctx.out(`new admin key: ${key}`);
+      ctx.out(`Written to ${file}. The old key no longer works; a running cvm drops it within ${KEY_RELOAD_MS / 1000} s (its key reload).`);
+      ctx.out('Store the new key now: it is not printed again.');
+    }
+    return 0;
   },
 };

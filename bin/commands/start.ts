@@ -9,6 +9,16 @@ import { appendDemoHistory, isStoreEmpty, loadCatalogue } from '../../storefront
 import { acquirePidLock } from '../pid-lock.ts';
 import { simulateTraffic } from '../../storefront/demo/traffic.ts';
 
+/**
+ * The admin key is printed once, on the start that generated it: a key from CVM_ADMIN_KEY, or one kept
+ * from an earlier start, never reaches the terminal (or the logs that capture it) again.
+ */
+export function adminKeyLines(admin: { generated: boolean; file: string | null }, key: string): string[] {
+  if (admin.generated) return [`  admin key       export CVM_ADMIN_KEY=${key}   (generated now and kept in ${admin.file}; shown only this once)`];
+  if (admin.file) return [`  admin key       in ${admin.file} (cvm keys rotate-admin replaces it)`];
+  return ['  admin key       the one in CVM_ADMIN_KEY'];
+}
+
 export async function run(_argv: string[], ctx: CliContext): Promise<number | void> {
   const { config, log, out } = ctx;
   if (!config.clickhouse.url) {
@@ -47,13 +57,13 @@ export async function run(_argv: string[], ctx: CliContext): Promise<number | vo
   out('');
   out(`cvm is running (embedded: chDB + durable log in ${config.dataDir})`);
   out(`  health          ${url}/health`);
-  out(`  customer (RFM)  curl -H 'Authorization: Bearer ${adminKey}' ${url}/v1/customers/C00001`);
-  out(`  run a model     curl -X POST -H 'Authorization: Bearer ${adminKey}' ${url}/v1/models/rfm/run`);
+  out(`  customer (RFM)  curl -H "Authorization: Bearer $CVM_ADMIN_KEY" ${url}/v1/customers/C00001`);
+  out(`  run a model     curl -X POST -H "Authorization: Bearer $CVM_ADMIN_KEY" ${url}/v1/models/rfm/run`);
   out(`  demo shop       ${url}/shop`);
   out(`  dashboards      ${url}/dashboards   (sign in with the admin key)`);
   out(`  API docs        ${url}/docs`);
   out(`  collector       POST ${url}/v1/batch   (write key ${config.keys.demoWrite})`);
-  out(`  admin key       ${adminKey}${config.keys.admin ? '' : `   (kept in ${path.join(config.dataDir, 'admin.key')})`}`);
+  for (const line of adminKeyLines(rt.adminKey, adminKey)) out(line);
   out('Press Ctrl+C to stop.');
   await new Promise(() => {});
 }

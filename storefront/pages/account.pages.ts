@@ -10,11 +10,12 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/shop(\/[^\s\\]*)?(\?[^\s\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/shop/account';
 }
 
-export function loginPage(ctx: PageContext, next: string, error: string | null, email = ''): string {
+/** `notice`: a neutral hint (sign-up with an e-mail that may have an account), shown above the form. */
+export function loginPage(ctx: PageContext, next: string, error: string | null, email = '', notice: string | null = null): string {
   const t = ctx.t;
   const body = html`<h1>${t('login')}</h1>
 <form class="form" method="post" action="/shop/login" id="login-form">
-${error ? html`<p class="error" id="error">${error}</p>` : ''}
+${error ? html`<p class="error" id="error">${error}</p>` : ''}${notice ? html`<p class="notice" id="notice">${notice}</p>` : ''}
 <input type="hidden" name="next" value="${next}">
 <label for="email">${t('email')}</label><input id="email" name="email" type="email" autocomplete="email" required value="${email}">
 <label for="password">${t('password')}</label><input id="password" name="password" type="password" autocomplete="current-password" required>

@@ -11,6 +11,10 @@ import { testRuntime } from '../helpers/runtime.ts';
 import { initLogging } from '../../lib/logger.ts';
 import { openEventLog } from '../../lib/eventlog/index.ts';
 import type { KafkaEventLog, KafkaGroupConsumer } from '../../lib/eventlog/kafka.ts';
+import type { EventLog } from '../../lib/eventlog/types.ts';
+import { SealedEventLog } from '../../lib/eventlog/sealed.ts';
+import { sealDeadLetters } from '../../transform/rejects.ts';
+import type { ApiServices } from '../../api/services.ts';
 import { EventsTransformer, TRANSFORM_GROUP } from '../../transform/events.consumer.ts';
 import type { Runtime } from '../../bin/runtime.ts';
 import { Ledger, audit, viaInject, waitFor } from './helpers/stream.ts';
@@ -32,26 +36,35 @@ interface Member {
 /** One transformer process's worth: its own Kafka client and consumer-group member, the shared store. */
 async function member(rt: Runtime, name: string, opts: { dieAfterFirstInsert?: boolean; maxBatch?: number } = {}): Promise<Member> {
   const config = rt.deps.config;
-  const log = (await openEventLog(config, silent)) as KafkaEventLog;
-  const transformer = new EventsTransformer({ ch: rt.deps.ch, config, log: silent });
-  await transformer.refresh();
+  // Wired as bin/runtime.ts wires a transformer: records opened from the sealed log, dead letters sealed.
+  const api = rt.deps.services.get('api') as ApiServices;
+  const kafka = (await openEventLog(config, silent)) as KafkaEventLog;
+  const log: EventLog = api.subjectKeys ? new SealedEventLog(kafka, api.subjectKeys) : kafka;
+  const transformer = new EventsTransformer({ ch: sealDeadLetters(rt.deps.ch, api.pii), config, log: silent, protectTraits: api.pii.protectTraits });
   const m = { name, transformer, died: false } as Member;
-  const consumer = await log.consume({
-    topic: config.topics.events,
-    group: TRANSFORM_GROUP,
-    maxBatch: opts.maxBatch ?? config.transform.batchMax,
-    maxWaitMs: config.transform.flushMs,
-    onError: () => undefined,
-    handler: async (batch) => {
-      await transformer.handle(batch);
-      if (opts.dieAfterFirstInsert && transformer.stats.eventsOut > 0) {
-        // Rows are in ClickHouse, the offset is not committed: what a kill -9 at this point leaves.
-        m.died = true;
-        void m.consumer.stop();
-        throw new Error(`transformer ${name} died after its insert, before the commit`);
-      }
-    },
-  });
+  // Started as in production (start() on a Kafka log re-reads the stored marks per batch); this member's view of
+  // the log only sets its batch size and, for B, dies right after its first insert.
+  const view: EventLog = {
+    kind: log.kind,
+    append: (topic, records) => log.append(topic, records),
+    lag: (topic, group) => log.lag(topic, group),
+    close: () => log.close(),
+    consume: (o) =>
+      log.consume({
+        ...o,
+        maxBatch: opts.maxBatch ?? o.maxBatch,
+        handler: async (batch) => {
+          await o.handler(batch);
+          if (opts.dieAfterFirstInsert && transformer.stats.eventsOut > 0) {
+            // Rows are in ClickHouse, the offset is not committed: what a kill -9 at this point leaves.
+            m.died = true;
+            void m.consumer.stop();
+            throw new Error(`transformer ${name} died after its insert, before the commit`);
+          }
+        },
+      }),
+  };
+  const consumer = (await transformer.start(view)) as KafkaGroupConsumer;
   m.consumer = consumer;
   m.stop = async () => {
     await consumer.stop();

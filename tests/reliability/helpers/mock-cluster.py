@@ -31,6 +31,9 @@ lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
 brokers = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 errstr = ctypes.create_string_buffer(512)
 conf = lib.rd_kafka_conf_new()
+if len(sys.argv) > 2 and sys.argv[2] == "debug":
+    # The mock's own view of groups, connections and requests, on stderr (see mock-cluster.ts).
+    lib.rd_kafka_conf_set(conf, b"debug", b"mock", errstr, len(errstr))
 rk = lib.rd_kafka_new(0, conf, errstr, len(errstr))  # RD_KAFKA_PRODUCER; only hosts the mock cluster
 if not rk:
     sys.exit("rd_kafka_new failed: " + errstr.value.decode())

@@ -2,6 +2,7 @@
 // be taken down and brought back, and topics created with a chosen partition count. Needs kcat's library
 // (librdkafka, Debian: kcat or librdkafka1) and python3; without them the Kafka fault tests skip, saying so.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,10 +24,13 @@ export function mockClusterUnavailable(): string | null {
 }
 
 export async function startMockCluster(brokers = 1, timeoutMs = 10_000): Promise<MockCluster> {
-  const child: ChildProcess = spawn('python3', [SCRIPT, String(brokers)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // CVM_MOCK_CLUSTER_LOG=FILE: librdkafka's debug lines for the mock (groups, members, connections) go there.
+  const debugLog = process.env.CVM_MOCK_CLUSTER_LOG;
+  const child: ChildProcess = spawn('python3', [SCRIPT, String(brokers), ...(debugLog ? ['debug'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  child.stderr!.resume(); // librdkafka's own warnings
+  if (debugLog) child.stderr!.pipe(fs.createWriteStream(debugLog, { flags: 'a' }));
+  else child.stderr!.resume(); // librdkafka's own warnings
   let buffered = '';
   const waiters: Array<(line: string) => void> = [];
   child.stdout!.on('data', (d: Buffer) => {
