@@ -76,8 +76,8 @@ const RESTRICTED_BASE: RestrictedSettings = { allow_ddl: 0, allow_introspection_
 async function restrictedEmbeddedSession(client: ClickHouseClient, settings: RestrictedSettings): Promise<RestrictedSession> {
   const wanted = { ...RESTRICTED_BASE, ...settings };
   try {
-    await client.command({ query: 'SELECT 1', clickhouse_settings: wanted as never });
-    await client.command({ query: 'SELECT 1', clickhouse_settings: { readonly: '1' } as never });
+    // One round trip: chDB turns the settings into SET statements in this order, readonly last.
+    await client.command({ query: 'SELECT 1', clickhouse_settings: { ...wanted, readonly: 1 } as never });
     await verifySettings((q) => client.query({ query: q.query, query_params: q.params, format: 'JSONEachRow' }).then((r) => r.json()), { ...wanted, readonly: 1 });
   } catch (err) {
     await client.close();
