@@ -19,6 +19,7 @@ export const PSEUDONYM_SUBJECT = '!pseudonym';
 /** Records without any id (malformed ones): sealed too, under a key that no erasure destroys. */
 export const NOBODY_SUBJECT = '!nobody';
 const WRAP_PREFIX = 'kw1:';
+const CACHE_MAX = 200_000;
 
 export interface DataKey {
   kid: string;
@@ -116,7 +117,19 @@ export class SubjectKeys {
       if (key) found.get(r.subject)?.push({ kid: r.kid, key });
     }
     const now = Date.now();
-    for (const [s, keys] of found) this.cache.set(s, { keys, at: now });
+    for (const [s, keys] of found) this.remember(s, { keys, at: now });
+  }
+
+  /** Bounded: past CACHE_MAX subjects the oldest half is dropped (Map keeps insertion order); they reload on use. */
+  private remember(subject: string, entry: Cached): void {
+    if (this.cache.size >= CACHE_MAX && !this.cache.has(subject)) {
+      let n = CACHE_MAX / 2;
+      for (const k of this.cache.keys()) {
+        this.cache.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    this.cache.set(subject, entry);
   }
 
   /** A key per subject to seal new data with; missing ones are created and stored before this resolves. */
@@ -133,7 +146,7 @@ export class SubjectKeys {
         const now = Date.now();
         const made = still.map((subject) => ({ subject, kid: crypto.randomBytes(6).toString('hex'), key: crypto.randomBytes(32) }));
         await this.ch.insert('subject_keys', made.map((m) => ({ subject: m.subject, kid: m.kid, wrapped: wrap(this.kek, m.key), created_at: chTime(now) })));
-        for (const m of made) this.cache.set(m.subject, { keys: [{ kid: m.kid, key: m.key }], at: now });
+        for (const m of made) this.remember(m.subject, { keys: [{ kid: m.kid, key: m.key }], at: now });
       });
       this.creating = run.catch(() => {});
       await run;

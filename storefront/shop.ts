@@ -13,7 +13,6 @@ import { OrderBook } from './orders.store.ts';
 import type { ProductInput } from './products-csv.ts';
 import { ClientSink, EventLogSink, type ShopEventSink } from './shop-events.ts';
 import { ShopRecs } from './shop-recs.ts';
-import { memberCartId } from './visitor.ts';
 import type { Logger } from '../lib/logger.ts';
 import { identitySecrets } from '../ingest/identity.ts';
 
@@ -32,8 +31,6 @@ export interface Shop {
   importProducts(products: ProductInput[]): Promise<number>;
   /** Re-reads the catalogue when products rows were written by someone else (demo load, CLI import). */
   refreshCatalogue(force?: boolean): Promise<boolean>;
-  /** Erasure: forgets a customer's account, sessions and cart held in memory. */
-  forgetCustomer(customerId: string): void;
   /** Erasure: blocks the account, ends its sessions, anonymises its orders in memory, flushes pending cart writes. */
   erase(subject: ErasureSubject): Promise<void>;
   close(): Promise<void>;
@@ -105,10 +102,6 @@ async function buildShop(deps: AppDeps): Promise<Shop> {
   let closed: Promise<void> | null = null;
   return {
     catalogue, members, carts, orders, money, recs, sink, log, refreshCatalogue,
-    forgetCustomer(customerId) {
-      members.forget(customerId);
-      carts.clear(memberCartId(customerId));
-    },
     async erase(subject) {
       for (const c of subject.customers) await members.erase(c);
       await orders.anonymise(subject);
