@@ -73,6 +73,15 @@ describe('the analyst query budget', () => {
     await until((s) => s.running === 0);
   });
 
+  it('counts the checks and the run against one time budget (the analyzer computes constant subqueries while checking)', async () => {
+    // 4.9 s of sleeping in a scalar subquery: computed once while checking and again when run. Each alone
+    // fits the 8 s budget (so one budget per phase, as before, let it run ~10 s); together they cannot.
+    const res = await query('SELECT 1 AS one WHERE 0 = (SELECT count() FROM (SELECT sleep(2.5) + sleep(2.4) AS s) WHERE s != 0)');
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'query_timeout', field: 'sql' });
+    await until((s) => s.running === 0);
+  });
+
   it('queues analysts within a cap: one place per key, a full queue is 429, a wait that runs out is 503, both with Retry-After', async () => {
     const first = tracked(query(SLOW));
     await until((s) => s.running === 1);
