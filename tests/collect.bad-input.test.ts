@@ -2,7 +2,7 @@
 // the bad ones are stored as dead letters with their reason; nothing crashes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { event, purchase } from './helpers/events.ts';
-import { WRITE, testRuntime } from './helpers/runtime.ts';
+import { FIXTURE_NOW, WRITE, testRuntime } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
 let rt: Runtime;
@@ -38,14 +38,14 @@ describe('collector bad input', () => {
   });
 
   it('wrong types and missing fields are rejected per event with field and reason; good events are accepted', async () => {
-    const good = purchase('keep-me', new Date(), 42);
+    const good = purchase('keep-me', new Date(FIXTURE_NOW), 42);
     const res = await post({
       batch: [
         good,
         { ...event('product_view', { anonymous_id: 'a' }, { product_id: 7 }) },
         { ...event('page_view', {}) },
-        { type: 'page_view', ts: new Date().toISOString(), anonymous_id: 'a' },
-        { ...purchase('x', new Date(), 10), properties: { order_id: 'o', items: [], total: 10, currency: 'USD' } },
+        { type: 'page_view', ts: new Date(FIXTURE_NOW).toISOString(), anonymous_id: 'a' },
+        { ...purchase('x', new Date(FIXTURE_NOW), 10), properties: { order_id: 'o', items: [], total: 10, currency: 'USD' } },
         { ...event('review', { customer_id: 'c' }, { product_id: 'p', rating: 9 }) },
         { ...event('page_view', { anonymous_id: 'a' }), ts: '2999-01-01T00:00:00Z' },
         'not an object',

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WRITE, testRuntime } from './helpers/runtime.ts';
+import { FIXTURE_NOW, WRITE, testRuntime } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
 let rt: Runtime;
@@ -23,7 +23,7 @@ const goodEvent = () =>
   }).map(({ type, anon, product, price }) => {
     const properties: Record<string, unknown> =
       type === 'search' ? { query: product } : type === 'page_view' ? {} : { product_id: product, price, currency: 'EUR' };
-    return { event_id: crypto.randomUUID(), type, ts: new Date().toISOString(), anonymous_id: anon, properties };
+    return { event_id: crypto.randomUUID(), type, ts: new Date(FIXTURE_NOW).toISOString(), anonymous_id: anon, properties };
   });
 
 const hostileValue = fc.oneof(
@@ -111,7 +111,7 @@ describe('strings ClickHouse cannot store as sent', () => {
   it('lone surrogates and control characters neither block the transformer nor get lost', async () => {
     const ids: string[] = [];
     for (const v of ['\ud800', 'a\udc00b', '\u0000x', '\uffff']) {
-      const e = { event_id: crypto.randomUUID(), type: 'product_view', ts: new Date().toISOString(), anonymous_id: `x${v}`, properties: { product_id: v, category: v, price: 1, currency: 'EUR' }, context: { url: v, title: v } };
+      const e = { event_id: crypto.randomUUID(), type: 'product_view', ts: new Date(FIXTURE_NOW).toISOString(), anonymous_id: `x${v}`, properties: { product_id: v, category: v, price: 1, currency: 'EUR' }, context: { url: v, title: v } };
       ids.push(e.event_id);
       const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE, 'content-type': 'application/json' }, payload: JSON.stringify({ batch: [e] }) });
       expect(res.statusCode).toBe(200);

@@ -31,7 +31,7 @@ async function startFront(plan: Array<{ status: number; retryAfter?: string }>, 
     const body = req.body as { batch: Array<{ event_id: string; sent_at: string }> };
     const step = plan.shift();
     const status = step?.status ?? 0;
-    attempts.push({ at: Date.now(), status, eventIds: body.batch.map((e) => e.event_id), sentAt: body.batch.map((e) => e.sent_at) });
+    attempts.push({ at: Date.now(), status, eventIds: body.batch.map((e) => e.event_id), sentAt: body.batch.map((e) => e.sent_at) }); // elapsed time between retries, not a result
     if (step) {
       if (step.retryAfter) reply.header('Retry-After', step.retryAfter);
       return reply.code(step.status).send({ error: 'scripted', message: `scripted ${step.status}` });
@@ -147,7 +147,7 @@ describe('CvmClient', () => {
   });
 
   it('honours Retry-After on 429 and 503', async () => {
-    const front = await startFront([{ status: 429, retryAfter: '1' }, { status: 503, retryAfter: new Date(Date.now() + 2500).toUTCString() }]);
+    const front = await startFront([{ status: 429, retryAfter: '1' }, { status: 503, retryAfter: new Date(Date.now() + 2500).toUTCString() }]); // an HTTP date 2.5 s ahead of the wall clock
     const { c } = client(front.url, { retryBaseMs: 10 });
     const id = c.track({ type: 'search', customer_id: 'cust-ra', properties: { query: 'slow' } });
     await c.flush();

@@ -371,7 +371,7 @@ describe.skipIf(!hasChromium)('cvm.js in headless Chromium', () => {
     // Pretend the last activity was 31 minutes ago, as a tab left open over lunch would have it.
     await page.evaluate(() => {
       const s = JSON.parse(localStorage.getItem('cvm_sid')!);
-      localStorage.setItem('cvm_sid', JSON.stringify({ id: s.id, t: Date.now() - 31 * 60_000 }));
+      localStorage.setItem('cvm_sid', JSON.stringify({ id: s.id, t: Date.now() - 31 * 60_000 })); // the page's own clock: a session idle for 31 minutes
     });
     await page.evaluate(() => (window as unknown as { cvm: { track(t: string, p: object): void } }).cvm.track('search', { query: 'hat' }));
     await page.evaluate(() => (window as unknown as { cvm: { track(t: string, p: object): void } }).cvm.track('search', { query: 'cap' }));

@@ -2,7 +2,7 @@
 // written here directly on `events`, filters, CSV, "no model run yet", the sessions fallback, and the
 // Grafana export's SQL giving the same rows as the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, FIXTURE_NOW, testRuntime } from './helpers/runtime.ts';
 import type { Runtime } from '../bin/runtime.ts';
 import { loadDemoStore, type DemoStoreReport } from '../dashboards/demo-store.ts';
 import { loadRegistry } from '../dashboards/panel-registry.ts';
@@ -144,7 +144,7 @@ describe('dashboards', () => {
 
 describe('overview figures', () => {
   it('equal SQL computed independently on events, for the period and the previous one', async () => {
-    const f = resolveFilters({});
+    const f = resolveFilters({}, FIXTURE_NOW);
     const got = await kpis();
     expectFigures(got, await independentOverview(f.from, f.to), 'value');
     const span = (Date.parse(f.to) - Date.parse(f.from)) / 86_400_000 + 1;
@@ -154,7 +154,7 @@ describe('overview figures', () => {
   });
 
   it('a country filter changes the figures, and they still equal the independent SQL', async () => {
-    const f = resolveFilters({ from: resolveFilters({}).from, country: 'GB' });
+    const f = resolveFilters({ from: resolveFilters({}, FIXTURE_NOW).from, country: 'GB' }, FIXTURE_NOW);
     const all = await kpis();
     const gb = await kpis(`?country=gb&from=${f.from}`);
     expect(gb.revenue!.value).toBeLessThan(all.revenue!.value!);
@@ -162,7 +162,7 @@ describe('overview figures', () => {
   });
 
   it('a longer range by week sums to the same revenue as by day', async () => {
-    const to = resolveFilters({}).to;
+    const to = resolveFilters({}, FIXTURE_NOW).to;
     const q = `from=${new Date(Date.parse(to) - 59 * 86_400_000).toISOString().slice(0, 10)}&to=${to}`;
     const byDay = (await get(`/v1/panels/overview-revenue-trend/data?${q}`)).json().rows as Array<{ revenue: number }>;
     const byWeek = (await get(`/v1/panels/overview-revenue-trend/data?${q}&grain=week`)).json().rows as Array<{ revenue: number }>;
@@ -196,7 +196,7 @@ describe('downloads', () => {
 describe('sessions', () => {
   it('the sessions view and the fallback from events give the same statistics', async () => {
     const panel = reg.panels.find((p) => p.id === 'behaviour-sessions')!;
-    const f = resolveFilters({});
+    const f = resolveFilters({}, FIXTURE_NOW);
     const params = { from: f.from, to: f.to, country: '', segment: '' };
     const primary = await rt.deps.ch.rows<Kpi>(readOnly(reg.sqlOf(panel)), params);
     const fallback = await rt.deps.ch.rows<Kpi>(readOnly(reg.sqlOf(panel, 'fallback_sql')), params);
@@ -211,7 +211,7 @@ describe('sessions', () => {
 
 describe('Grafana export', () => {
   it('runs in ClickHouse with the macros and variables filled in as Grafana does, giving the API’s rows', async () => {
-    const f = resolveFilters({ country: 'DE', grain: 'week' });
+    const f = resolveFilters({ country: 'DE', grain: 'week' }, FIXTURE_NOW);
     const grafanaFill = (sqlText: string, country: string) =>
       sqlText
         .replaceAll('$__fromTime', `toDateTime('${f.from} 00:00:00')`)

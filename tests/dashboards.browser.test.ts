@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, testRuntime } from './helpers/runtime.ts';
+import { ADMIN, FIXTURE_NOW, testRuntime } from './helpers/runtime.ts';
 import { artifactPath, hasChromium, launchChromium } from './helpers/browser.ts';
 import type { Runtime } from '../bin/runtime.ts';
 import { loadDemoStore, type DemoStoreReport } from '../dashboards/demo-store.ts';
@@ -139,7 +139,7 @@ describe.skipIf(!hasChromium)('dashboards in headless Chromium', () => {
     const ctx = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
     const { page, errors } = await open(ctx, `${base}/dashboards?dashboard=overview&key=${encodeURIComponent(analyst)}`);
     await ready(page, 'overview');
-    const f = resolveFilters({});
+    const f = resolveFilters({}, FIXTURE_NOW);
     const all = await kpiValues(page);
     const wantAll = await independent(f.from, f.to);
     expect(all.revenue).toBeCloseTo(wantAll.revenue, 6);

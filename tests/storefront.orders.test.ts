@@ -31,7 +31,7 @@ const inject = (opts: InjectOptions) => rt.app!.inject(opts);
 
 let n = 0;
 async function member(): Promise<{ cookie: string; id: string }> {
-  const res = await inject({ method: 'POST', url: '/shop/api/signup', payload: { email: `m${++n}-${Date.now()}@example.com`, name: `Member ${n}`, password: 'correct horse' } });
+  const res = await inject({ method: 'POST', url: '/shop/api/signup', payload: { email: `m${++n}-${Date.now()}@example.com`, name: `Member ${n}`, password: 'correct horse' } }); // Date.now() only makes the address unique
   expect(res.statusCode).toBe(201);
   const cookie = (res.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; ');
   return { cookie, id: res.json().customer_id };

@@ -120,7 +120,7 @@ describe.skipIf(!hasChromium)('the shop in headless Chromium', () => {
     await page.waitForSelector('text=Log in or sign up to check out.');
     await page.click('main a[href^="/shop/signup"]');
     await page.fill('#name', 'Mei <Chen>');
-    await page.fill('#email', `mei.${Date.now()}@example.com`);
+    await page.fill('#email', `mei.${Date.now()}@example.com`); // Date.now() only makes the address unique
     await page.fill('#password', 'a long enough password');
     await shot('5-signup');
     await Promise.all([page.waitForURL(`${url}/shop/checkout`), page.click('#submit')]);

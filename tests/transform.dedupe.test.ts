@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, daysAgo, event } from './helpers/events.ts';
-import { WRITE, testRuntime } from './helpers/runtime.ts';
+import { FIXTURE_NOW, WRITE, testRuntime } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { EventsTransformer } from '../transform/events.consumer.ts';
 import type { ClickHouse } from '../lib/clickhouse.ts';
@@ -55,7 +55,7 @@ afterAll(async () => {
 
 describe('deduplication', () => {
   it('same event twice in one batch, and the same batch posted twice (a client retry)', async () => {
-    const now = Date.now();
+    const now = FIXTURE_NOW;
     const p1 = { ...purchase('dup-a', daysAgo(1, now), 40), customer_id: 'dup-a' };
     const p2 = purchase('dup-a', daysAgo(2, now), 60, { items: [{ product_id: 'x', quantity: 1, price: 30 }, { product_id: 'y', quantity: 1, price: 30 }] });
     const view = event('page_view', { customer_id: 'dup-a' });
@@ -71,7 +71,7 @@ describe('deduplication', () => {
 
   it('a log batch re-delivered after a crash, with different boundaries, to a fresh transformer', async () => {
     const topic = `crash-${crypto.randomUUID().slice(0, 8)}`;
-    const received = Date.now();
+    const received = FIXTURE_NOW;
     const records: StoredRecord[] = Array.from({ length: 100 }, (_, i) => {
       const e = purchase(`crash-${i % 10}`, daysAgo(1, received), 10, { items: [{ product_id: `p${i}`, quantity: 1, price: 10 }] });
       const rec: CollectedRecord = { v: 1, site: 'demo', received_at: received, source: 'server', event: e };
@@ -95,7 +95,7 @@ describe('deduplication', () => {
 
   it('a crash between the order_items and the events insert does not double the order lines', async () => {
     const topic = `partial-${crypto.randomUUID().slice(0, 8)}`;
-    const received = Date.now();
+    const received = FIXTURE_NOW;
     const records: StoredRecord[] = Array.from({ length: 20 }, (_, i) => {
       const e = purchase(`partial-${i}`, daysAgo(1, received), 5);
       const rec: CollectedRecord = { v: 1, site: 'demo', received_at: received, source: 'server', event: e };
@@ -137,7 +137,7 @@ describe('back-pressure', () => {
     // A ClickHouse whose events insert fails three times (after order_items went in), like an outage mid-batch.
     const flaky = failingInserts(ch, (table) => table === 'events' && failures++ < 3);
     const config = { ...rt.deps.config, topics: { events: topic }, transform: { batchMax: 5000, flushMs: 50 } };
-    const received = Date.now();
+    const received = FIXTURE_NOW;
     const records = Array.from({ length: 3000 }, (_, i) => {
       const e = purchase(`bp-${i % 300}`, daysAgo(1 + (i % 5), received), 2, { items: [{ product_id: `p${i % 7}`, quantity: 1, price: 2 }] });
       const rec: CollectedRecord = { v: 1, site: 'demo', received_at: received, source: 'server', event: e };
@@ -178,7 +178,7 @@ describe('back-pressure', () => {
         if (table === 'events' && ghosts++ < 2) throw new Error('socket hang up');
       },
     };
-    const received = Date.now();
+    const received = FIXTURE_NOW;
     const records: StoredRecord[] = Array.from({ length: 50 }, (_, i) => {
       const e = purchase(`ghost-${i % 5}`, daysAgo(1, received), 4);
       const rec: CollectedRecord = { v: 1, site: 'demo', received_at: received, source: 'server', event: e };
@@ -201,7 +201,7 @@ describe('back-pressure', () => {
 
   it('a batch that fails part-way through its pipelined chunks is finished on retry, same rows and sessions', async () => {
     const ch = rt.deps.ch;
-    const received = Date.now();
+    const received = FIXTURE_NOW;
     const visitors = 40;
     // 2000 browser events from 40 visitors, a minute apart per visitor: every visitor's events form one session.
     const records: StoredRecord[] = Array.from({ length: 2000 }, (_, i) => {
