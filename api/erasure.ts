@@ -16,7 +16,7 @@
 import crypto from 'node:crypto';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import type { PiiCipher } from '../lib/crypto.ts';
-import { deleteRowsWhereIn, updateRowsWhereIn } from '../lib/ch-purge.ts';
+import { deleteRowsWhereIn, purgeOutdatedParts, updateRowsWhereIn } from '../lib/ch-purge.ts';
 import { SealedEventLog } from '../lib/eventlog/sealed.ts';
 import type { SubjectKeys } from '../lib/subject-keys.ts';
 import type { AppDeps } from './deps.ts';
@@ -261,6 +261,13 @@ export async function eraseCustomer(deps: AppDeps, id: string): Promise<ErasureR
   if (Object.values(after).some((n) => n > 0)) {
     await eraseRows(ch, tables, ts, ids, subject.pseudonym, after);
     after = await countRows(ch, ts);
+  }
+
+  // Old parts from earlier merges or mutations may hold the person even where no active row does.
+  for (const table of new Set([...tables.map((t) => t.table), ...ts.map((t) => t.table), 'subject_keys'])) {
+    if (!(await existingTables(ch)).has(table)) continue;
+    const left = await purgeOutdatedParts(ch, table);
+    if (left > 0) after[`${table} (outdated parts)`] = left;
   }
 
   // 4. Caches, by name, after the tables (a reload now reads the cleaned tables).

@@ -42,22 +42,22 @@ function inValues(columns: string[], valueTable: string, params: Record<string, 
 }
 
 /** Rows whose columns hold one of the values: deleted by a synchronous mutation, then their old parts cleared. */
-export async function deleteRowsWhereIn(ch: ClickHouse, table: string, columns: string[], values: string[]): Promise<void> {
-  if (!values.length || !columns.length) return;
+export async function deleteRowsWhereIn(ch: ClickHouse, table: string, columns: string[], values: string[]): Promise<number> {
+  if (!values.length || !columns.length) return 0;
   await withValueTable(ch, values, async (vt) => {
     const params: Record<string, unknown> = { tbl: table };
     const where = inValues(columns, vt, params);
     await ch.exec(`ALTER TABLE {tbl:Identifier} DELETE WHERE ${where} SETTINGS mutations_sync = 2`, params);
   });
-  await purgeOutdatedParts(ch, table);
+  return purgeOutdatedParts(ch, table);
 }
 
 /**
  * Sets columns to fixed values on the rows whose match columns hold one of the values (anonymisation:
  * the row stays, the person does not). `set` values travel as parameters.
  */
-export async function updateRowsWhereIn(ch: ClickHouse, table: string, columns: string[], values: string[], set: Record<string, string>): Promise<void> {
-  if (!values.length || !columns.length || !Object.keys(set).length) return;
+export async function updateRowsWhereIn(ch: ClickHouse, table: string, columns: string[], values: string[], set: Record<string, string>): Promise<number> {
+  if (!values.length || !columns.length || !Object.keys(set).length) return 0;
   await withValueTable(ch, values, async (vt) => {
     const params: Record<string, unknown> = { tbl: table };
     const where = inValues(columns, vt, params);
@@ -67,7 +67,7 @@ export async function updateRowsWhereIn(ch: ClickHouse, table: string, columns: 
     });
     await ch.exec(`ALTER TABLE {tbl:Identifier} UPDATE ${assignments.join(', ')} WHERE ${where} SETTINGS mutations_sync = 2`, params);
   });
-  await purgeOutdatedParts(ch, table);
+  return purgeOutdatedParts(ch, table);
 }
 
 async function outdatedParts(ch: ClickHouse, table: string): Promise<number> {
@@ -79,11 +79,11 @@ async function outdatedParts(ch: ClickHouse, table: string): Promise<number> {
 }
 
 /**
- * Removes the table's outdated parts from disk now. A table with no rows left is emptied by TRUNCATE
+ * Removes the table's outdated parts from disk now; returns how many are left. A table with no rows left is emptied by TRUNCATE
  * (which clears outdated parts too); otherwise one row is copied into a twin table, attached to this table
  * as a part of its own (ATTACH PARTITION FROM runs no materialised view), and that part is dropped.
  */
-export async function purgeOutdatedParts(ch: ClickHouse, table: string): Promise<void> {
+export async function purgeOutdatedParts(ch: ClickHouse, table: string): Promise<number> {
   for (let attempt = 0; attempt < 5 && (await outdatedParts(ch, table)) > 0; attempt++) {
     const [row] = await ch.rows<{ n: string }>(`SELECT count() AS n FROM {t:Identifier}`, { t: table });
     if (Number(row?.n ?? 0) === 0) {
@@ -113,4 +113,6 @@ export async function purgeOutdatedParts(ch: ClickHouse, table: string): Promise
       await ch.exec(`DROP TABLE IF EXISTS {twin:Identifier} SYNC`, { twin });
     }
   }
+  // Left only when a query still reads an old part, or a table-level old_parts_lifetime stops the forced clean-up.
+  return outdatedParts(ch, table);
 }

@@ -47,7 +47,13 @@ export class SealedEventLog implements EventLog {
 
   async append(topic: string, records: LogRecord[]): Promise<void> {
     if (!records.length) return;
-    const subjects = records.map((r) => this.keys.pseudonym(r.key));
+    // One person's records usually come together: one HMAC per distinct id.
+    const memo = new Map<string, string>();
+    const subjects = records.map((r) => {
+      let p = memo.get(r.key);
+      if (p === undefined) memo.set(r.key, (p = this.keys.pseudonym(r.key)));
+      return p;
+    });
     const keys = await this.keys.current(subjects);
     const sealed = records.map((r, i) => {
       const subject = subjects[i]!;
