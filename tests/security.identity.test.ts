@@ -9,6 +9,8 @@ import { apiServices } from '../api/services.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { identitySecrets } from '../ingest/identity.ts';
 import { CvmClient } from '../ingest/server-client.ts';
+import { FxTable } from '../transform/fx.ts';
+import { standardise } from '../transform/standardise.ts';
 import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 
 let rt: Runtime & { dir: string };
@@ -199,5 +201,33 @@ describe('bad input', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().rejected[0]).toMatchObject({ field: 'identity_signature' });
+  });
+});
+
+describe('the transformer step', () => {
+  const ctx = { fx: FxTable.fromRows([]), baseCurrency: 'USD' };
+  const rec = (extra: Record<string, unknown>) => ({
+    v: 1 as const, site: 'demo', received_at: FIXTURE_NOW, source: 'browser' as const,
+    event: { event_id: crypto.randomUUID(), type: 'identify', ts: FIXTURE_NOW - 1000, customer_id: 'c1', anonymous_id: 'a1', traits: { email: 'x@example.com' } },
+    ...extra,
+  });
+  const rows = (r: ReturnType<typeof standardise>) => {
+    if (!r.ok) throw new Error(r.problem.reason);
+    return { link: r.identity?.unverified, profile: r.customer?.unverified, marked: r.event.props.includes('"$identity":"unverified"') };
+  };
+
+  it('marks collector identifies without a signature, and replayed dead letters, as unverified', () => {
+    expect(rows(standardise(rec({ identity: 'verified' }), ctx))).toEqual({ link: 0, profile: 0, marked: false });
+    expect(rows(standardise(rec({ identity: 'unverified' }), ctx))).toEqual({ link: 1, profile: 1, marked: true });
+    expect(rows(standardise(rec({ source: 'replay' }), ctx))).toEqual({ link: 1, profile: 1, marked: true });
+    expect(rows(standardise(rec({ source: 'server' }), ctx))).toEqual({ link: 0, profile: 0, marked: false }); // written by cvm in-process
+  });
+
+  it('says "not stated" for consent an identify leaves out, so it keeps the one held', () => {
+    const consent = (traits: Record<string, unknown>) => {
+      const r = standardise({ ...rec({}), event: { ...(rec({}).event as object), traits } }, ctx);
+      return r.ok ? r.customer?.consent : null;
+    };
+    expect([consent({}), consent({ consent: true }), consent({ consent: false })]).toEqual([2, 1, 0]);
   });
 });

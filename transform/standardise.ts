@@ -304,8 +304,9 @@ export function standardise(rec: CollectedRecord, ctx: StandardiseContext, at: L
         }))
       : [];
 
-  // The collector marks browser identifies that lack the shop's signature; records cvm wrote itself carry no mark.
-  const unverified = rec.identity === 'unverified' ? 1 : 0;
+  // The collector marks browser identifies that lack the shop's signature; records cvm wrote itself carry no
+  // mark. A replayed dead letter lost its mark with the record, so it only counts where unverified ones do.
+  const unverified = rec.identity === 'unverified' || rec.source === 'replay' ? 1 : 0;
   const identity: IdentityRow | null =
     (e.type === 'identify' || e.type === 'alias') && anonymousId && customerId
       ? { anonymous_id: anonymousId, customer_id: customerId, site: rec.site, source: e.type, first_seen: time, unverified }
