@@ -51,7 +51,8 @@ function usage(): string {
 export function findCommand(argv: string[]): { name: string; entry: CommandEntry; rest: string[] } | null {
   for (const words of [2, 1]) {
     const name = argv.slice(0, words).join(' ');
-    const entry = COMMANDS[name];
+    // Own keys only: `cvm constructor` must be an unknown command, not Object.prototype's.
+    const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (entry && argv.length >= words) return { name, entry, rest: argv.slice(words) };
   }
   return null;

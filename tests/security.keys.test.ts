@@ -105,3 +105,13 @@ describe('cvm keys rotate-admin', () => {
     expect(fs.existsSync(path.join(dir, 'admin.key'))).toBe(false);
   });
 });
+
+describe('the command line', () => {
+  it('treats Object.prototype names as unknown commands, not as commands', () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const res = cvm([name], {});
+      expect(res.stderr, name).toContain(`unknown command '${name}'`);
+      expect(res.stderr, name).not.toMatch(/TypeError|is not a function/);
+    }
+  });
+});
