@@ -110,15 +110,8 @@ export class KafkaEventLog implements EventLog {
       // Fetches return as soon as one record is there; this bounds how long the broker holds an empty fetch.
       maxWaitTimeInMs: opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
       allowAutoTopicCreation: true,
-      // A consumer that crashed on a non-retriable error would otherwise stay down for good, silently
-      // leaving its partitions unread; rejoin after kafkajs's backoff instead (the crash is logged).
-      retry: { restartOnFailure: async () => true },
     });
-    const handle = new KafkaGroupConsumer(consumer, opts, this.log.child({ topic: opts.topic, group: opts.group }), () =>
-      this.consumers.delete(handle),
-    );
-    this.consumers.add(handle);
-    try {
+    const start = async (): Promise<void> => {
       await consumer.connect();
       // A group with no committed offset starts at the oldest record: nothing appended before it is skipped.
       await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
@@ -128,6 +121,13 @@ export class KafkaEventLog implements EventLog {
         partitionsConsumedConcurrently: 1,
         eachBatch: (payload) => handle.eachBatch(payload),
       });
+    };
+    const handle = new KafkaGroupConsumer(consumer, opts, this.log.child({ topic: opts.topic, group: opts.group }), () =>
+      this.consumers.delete(handle), start,
+    );
+    this.consumers.add(handle);
+    try {
+      await start();
     } catch (err) {
       await handle.stop();
       throw err;
@@ -194,12 +194,18 @@ export class KafkaGroupConsumer implements Consumer {
   private readonly maxBatch: number;
   /** Set when the coordinator asked this member to rejoin (a heartbeat or commit said so); cleared by the join. */
   private rejoin: Error | null = null;
+  private crashes = 0;
+  private lastCrashRestarts = false;
+  private restarting = false;
+  private restartCount = 0;
 
   constructor(
     private readonly consumer: KafkaJsConsumer,
     private readonly opts: ConsumeOptions,
     private readonly log: Logger,
     private readonly onStopped: () => void,
+    /** Connects, subscribes and runs the kafkajs consumer (again, after a crash). */
+    private readonly start: () => Promise<void>,
   ) {
     this.maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -209,8 +215,47 @@ export class KafkaGroupConsumer implements Consumer {
       this.log.debug({ partitions: this.assigned }, 'kafka consumer joined group');
     });
     consumer.on(consumer.events.CRASH, (e) => {
+      this.crashes++;
+      this.lastCrashRestarts = e.payload.restart;
+      this.assigned = [];
       this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
+      // kafkajs restarts a crashed consumer only after a retriable error (restartOnFailure is not asked about the
+      // others): after e.g. a non-retriable answer while joining, the member would stay out of its group for good,
+      // its partitions unread. Start it again here, with backoff.
+      if (!e.payload.restart && !this.stopping) void this.restartAfterCrash();
     });
+  }
+
+  /** Times this member was started again after a crash kafkajs would not recover from. */
+  restarts(): number {
+    return this.restartCount;
+  }
+
+  private async restartAfterCrash(): Promise<void> {
+    if (this.restarting) return;
+    this.restarting = true;
+    try {
+      for (let attempt = 0; !this.stopping; attempt++) {
+        await this.sleep(backoffMs(attempt, 500));
+        if (this.stopping) return;
+        const crashesBefore = this.crashes;
+        this.restartCount++;
+        try {
+          await this.start();
+        } catch (err) {
+          this.log.error({ err, attempt }, 'kafka consumer restart failed; trying again');
+          continue;
+        }
+        if (this.stopping) await this.consumer.disconnect().catch(() => undefined);
+        // run() also returns when the consumer crashed while joining; only a crash kafkajs recovers from is done.
+        if (this.crashes === crashesBefore || this.lastCrashRestarts) {
+          this.log.warn({ attempt }, 'kafka consumer started again after a crash');
+          return;
+        }
+      }
+    } finally {
+      this.restarting = false;
+    }
   }
 
   /** Partitions of the topic this member was given at its last group join. */

@@ -8,6 +8,7 @@
 //   without FINAL.
 import { expect, it } from 'vitest';
 import { testRuntime } from '../helpers/runtime.ts';
+import pino from 'pino';
 import { initLogging } from '../../lib/logger.ts';
 import { openEventLog } from '../../lib/eventlog/index.ts';
 import type { KafkaEventLog, KafkaGroupConsumer } from '../../lib/eventlog/kafka.ts';
@@ -17,13 +18,17 @@ import { sealDeadLetters } from '../../transform/rejects.ts';
 import type { ApiServices } from '../../api/services.ts';
 import { EventsTransformer, TRANSFORM_GROUP } from '../../transform/events.consumer.ts';
 import type { Runtime } from '../../bin/runtime.ts';
-import { Ledger, audit, viaInject, waitFor } from './helpers/stream.ts';
+import { Ledger, audit, sleep, viaInject, waitFor } from './helpers/stream.ts';
 import { recordFault } from './helpers/report.ts';
 import { mockClusterUnavailable, startMockCluster } from './helpers/mock-cluster.ts';
 
 const unavailable = mockClusterUnavailable();
 if (unavailable) console.warn(`Kafka rebalance test SKIPPED: ${unavailable}. Install kcat (librdkafka) and python3.`);
-const silent = initLogging({ level: 'silent' });
+// CVM_RELIABILITY_LOG=FILE: the members' and kafkajs's debug lines go there (joins, rebalances, failed batches).
+const debugLog = process.env.CVM_RELIABILITY_LOG;
+/** Events the group may be behind before the stream waits for it. */
+const MAX_BACKLOG = 500;
+const silent = debugLog ? initLogging({ level: 'debug', destination: pino.destination({ dest: debugLog, append: true }) }) : initLogging({ level: 'silent' });
 
 interface Member {
   name: string;
@@ -38,9 +43,10 @@ async function member(rt: Runtime, name: string, opts: { dieAfterFirstInsert?: b
   const config = rt.deps.config;
   // Wired as bin/runtime.ts wires a transformer: records opened from the sealed log, dead letters sealed.
   const api = rt.deps.services.get('api') as ApiServices;
-  const kafka = (await openEventLog(config, silent)) as KafkaEventLog;
+  const memberLog = silent.child({ member: name });
+  const kafka = (await openEventLog(config, memberLog)) as KafkaEventLog;
   const log: EventLog = api.subjectKeys ? new SealedEventLog(kafka, api.subjectKeys) : kafka;
-  const transformer = new EventsTransformer({ ch: sealDeadLetters(rt.deps.ch, api.pii), config, log: silent, protectTraits: api.pii.protectTraits });
+  const transformer = new EventsTransformer({ ch: sealDeadLetters(rt.deps.ch, api.pii), config, log: memberLog, protectTraits: api.pii.protectTraits });
   const m = { name, transformer, died: false } as Member;
   // Started as in production (start() on a Kafka log re-reads the stored marks per batch); this member's view of
   // the log only sets its batch size and, for B, dies right after its first insert.
@@ -82,36 +88,47 @@ it.skipIf(unavailable !== null)('transformers in one group split partitions and 
     { collector: true, transformer: false, scheduler: false, api: false },
   );
   const members: Member[] = [];
+  /** waitFor that, on a timeout, says where each member stood (partitions, joins, rebalance, events stored). */
+  const waitForGroup = (what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs?: number) =>
+    waitFor(what, check, timeoutMs, everyMs).catch((err: Error) => {
+      const state = members.map((m) => `${m.name}: partitions [${m.consumer.partitions().join(',')}], joins ${m.consumer.groupJoins()}, rebalance pending ${m.consumer.rebalancePending()}, died ${m.died}, batches ${m.transformer.stats.batches}, failed ${m.transformer.stats.failedBatches}, events stored ${m.transformer.stats.eventsOut}`);
+      throw new Error(`${err.message}; ${state.join('; ')}`);
+    });
   try {
     const ledger = new Ledger('rb');
     let stop = false;
-    // NOTE: librdkafka's mock broker answers a fetch with one record set per partition, so a transformer
-    // drains a few hundred events per second here; the rate stays below that.
-    const streaming = ledger.stream(viaInject(rt.app!), { senders: 1, size: 50, until: () => stop, pauseMs: 300 });
+    const lag = async () => (await rt.eventLog!.lag(rt.deps.config.topics.events, TRANSFORM_GROUP)).reduce((n, p) => n + p.lag, 0);
+    // NOTE: librdkafka's mock broker answers a fetch with one record set per partition, so a transformer drains
+    // a few hundred events per second here, and far fewer on a loaded machine: the stream waits while the group
+    // is more than MAX_BACKLOG events behind, so the backlog (and the drain at the end) stays bounded.
+    const paced = async () => {
+      // A failed lag query (metadata moving during a rebalance) holds nobody back.
+      while (!stop && (await lag().catch(() => 0)) > MAX_BACKLOG) await sleep(200);
+    };
+    const streaming = ledger.stream(viaInject(rt.app!), { senders: 1, size: 50, until: () => stop, pauseMs: 300, beforeSend: paced });
 
     const a = await member(rt, 'A');
     members.push(a);
-    await waitFor('A to own all partitions and store events', () => a.consumer.partitions().length === 8 && a.transformer.stats.eventsOut > 50, 30_000);
+    await waitForGroup('A to own all partitions and store events', () => a.consumer.partitions().length === 8 && a.transformer.stats.eventsOut > 50, 30_000);
 
     const b = await member(rt, 'B', { dieAfterFirstInsert: true, maxBatch: 3 });
     members.push(b);
-    await waitFor('B to die after its first insert of new events', () => b.died, 30_000);
+    await waitForGroup('B to die after its first insert of new events', () => b.died, 30_000);
     const split1 = { a: a.consumer.partitions(), b: b.consumer.partitions() };
     const storedByB = b.transformer.stats.eventsOut;
-    await waitFor('A to take B\'s partitions back', () => a.consumer.partitions().length === 8, 30_000);
+    await waitForGroup('A to take B\'s partitions back', () => a.consumer.partitions().length === 8, 30_000);
 
     const c = await member(rt, 'C');
     members.push(c);
-    await waitFor('C to join and store events', () => c.consumer.partitions().length > 0 && c.transformer.stats.eventsOut > 0, 30_000);
+    await waitForGroup('C to join and store events', () => c.consumer.partitions().length > 0 && c.transformer.stats.eventsOut > 0, 30_000);
     const split2 = { a: a.consumer.partitions(), c: c.consumer.partitions() };
     await a.stop(); // mid-stream
-    await waitFor('C to own all partitions', () => c.consumer.partitions().length === 8, 30_000);
+    await waitForGroup('C to own all partitions', () => c.consumer.partitions().length === 8, 30_000);
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await streaming;
 
-    const lag = async () => (await rt.eventLog!.lag(rt.deps.config.topics.events, TRANSFORM_GROUP)).reduce((n, p) => n + p.lag, 0);
-    await waitFor('the group to drain the topic', async () => (await lag()) === 0, 90_000, 250);
+    await waitForGroup('the group to drain the topic', async () => (await lag()) === 0, 90_000, 250);
 
     for (const split of [split1, split2]) {
       const [x, y] = Object.values(split) as [number[], number[]];

@@ -7,7 +7,9 @@ closes the broker's connections and refuses new ones; set_up lets clients back i
 topics, records and committed offsets in memory throughout, as a restarted Kafka broker keeps them on disk.
 
 stdout: "ready <bootstrap servers>" once up, then "ok <command>" after each command.
-stdin:  "down <broker id>", "up <broker id>", "topic <name> <partitions>"; EOF destroys the cluster.
+stdin:  "down <broker id>", "up <broker id>", "topic <name> <partitions>", "fail <api key> <error code> <count>"
+        (the next <count> requests of that API, from any client, are answered with that error:
+        rd_kafka_mock_push_request_errors_array); EOF destroys the cluster.
 """
 import ctypes
 import ctypes.util
@@ -25,6 +27,7 @@ lib.rd_kafka_mock_cluster_bootstraps.argtypes = [ctypes.c_void_p]
 lib.rd_kafka_mock_broker_set_down.argtypes = [ctypes.c_void_p, ctypes.c_int32]
 lib.rd_kafka_mock_broker_set_up.argtypes = [ctypes.c_void_p, ctypes.c_int32]
 lib.rd_kafka_mock_topic_create.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+lib.rd_kafka_mock_push_request_errors_array.argtypes = [ctypes.c_void_p, ctypes.c_int16, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int)]
 lib.rd_kafka_mock_cluster_destroy.argtypes = [ctypes.c_void_p]
 lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
 
@@ -53,6 +56,11 @@ for line in sys.stdin:
         err = lib.rd_kafka_mock_broker_set_up(mock, int(parts[1]))
     elif cmd == "topic":
         err = lib.rd_kafka_mock_topic_create(mock, parts[1].encode(), int(parts[2]), 1)
+    elif cmd == "fail":
+        count = int(parts[3])
+        errors = (ctypes.c_int * count)(*([int(parts[2])] * count))
+        lib.rd_kafka_mock_push_request_errors_array(mock, int(parts[1]), count, errors)
+        err = 0
     else:
         err = -1
     print(("ok " if err == 0 else "error %d " % err) + line.strip(), flush=True)

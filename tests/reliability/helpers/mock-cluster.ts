@@ -10,7 +10,7 @@ const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'mock-clu
 
 export interface MockCluster {
   brokers: string[];
-  /** Sends one command ("down 1", "up 1", "topic NAME 8") and waits for its answer. */
+  /** Sends one command ("down 1", "up 1", "topic NAME 8", "fail API_KEY ERROR_CODE COUNT") and waits for its answer. */
   command(line: string): Promise<void>;
   stop(): Promise<void>;
 }

@@ -81,11 +81,17 @@ export class Ledger {
     return status;
   }
 
-  /** `senders` concurrent loops, each sending until `until()` says stop (bounded: at most `maxBatches` each). */
-  async stream(post: Post, opts: { senders?: number; until: () => boolean; maxBatches?: number; size?: number; pauseMs?: number }): Promise<void> {
+  /** `senders` concurrent loops, each sending until `until()` says stop (bounded: at most `maxBatches` each);
+   *  `beforeSend` may hold a sender back (pacing by the consumers' lag). */
+  async stream(
+    post: Post,
+    opts: { senders?: number; until: () => boolean; maxBatches?: number; size?: number; pauseMs?: number; beforeSend?: () => Promise<void> },
+  ): Promise<void> {
     await Promise.all(
       Array.from({ length: opts.senders ?? 4 }, async () => {
         for (let i = 0; i < (opts.maxBatches ?? 100_000) && !opts.until(); i++) {
+          if (opts.beforeSend) await opts.beforeSend();
+          if (opts.until()) return;
           const status = await this.send(post, opts.size);
           if (status === 0) return;
           if (opts.pauseMs || status === 503) await new Promise((r) => setTimeout(r, opts.pauseMs ?? 20));
