@@ -46,6 +46,15 @@ function tryUnwrap(kek: Buffer, wrapped: string): Buffer | null {
   }
 }
 
+/** True when a table that keeps encrypted PII already has rows (an upgraded store). */
+async function holdsPii(ch: ClickHouse): Promise<boolean> {
+  const [r] = await ch.rows<{ n: string }>(
+    `SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND active AND rows > 0
+       AND table IN ('customers', 'shop_members', 'segments', 'events_rejected')`,
+  );
+  return Number(r?.n ?? 0) > 0;
+}
+
 export class SubjectKeys {
   private readonly cache = new Map<string, Cached>();
   private creating: Promise<unknown> = Promise.resolve();
@@ -71,7 +80,7 @@ export class SubjectKeys {
       }
       return null;
     };
-    const reserved = async (subject: string): Promise<Buffer> => {
+    const reserved = async (subject: string, initial: () => Promise<Buffer> = async () => crypto.randomBytes(32)): Promise<Buffer> => {
       const rows = () => ch.rows<{ kid: string; wrapped: string; created_ms: string }>(
         `SELECT kid, wrapped, toUnixTimestamp64Milli(created_at) AS created_ms FROM subject_keys WHERE subject = {s:String}`, { s: subject });
       const first = await rows();
@@ -80,11 +89,13 @@ export class SubjectKeys {
         if (!k) throw new Error('the data keys do not open with CVM_ENCRYPTION_KEY: is it the key this store was written with?');
         return k;
       }
-      await ch.insert('subject_keys', [{ subject, kid: '0', wrapped: wrap(kek, crypto.randomBytes(32)), created_at: chTime(Date.now()) }]);
+      await ch.insert('subject_keys', [{ subject, kid: '0', wrapped: wrap(kek, await initial()), created_at: chTime(Date.now()) }]);
       return pick(await rows())!;
     };
     const pseudonymSecret = await reserved(PSEUDONYM_SUBJECT);
-    const piiKey = await reserved(PII_SUBJECT);
+    // A store upgraded from before data keys holds PII encrypted with the KEK itself: that key becomes the
+    // PII data key (wrapped like any other), so those values stay readable after the KEK is rotated.
+    const piiKey = await reserved(PII_SUBJECT, async () => ((await holdsPii(ch)) ? Buffer.from(kek) : crypto.randomBytes(32)));
     return new SubjectKeys(ch, kek, pseudonymSecret, piiKey, cacheMs);
   }
 
