@@ -39,8 +39,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   'keys identity-secret': { summary: 'keys identity-secret [--site S] — the secret a shop back end signs customer ids with (identity verification)', load: () => import('./commands/keys.ts').then((m) => m.identitySecret) },
   'keys list': { summary: 'list API keys (never the keys themselves)', load: () => import('./commands/keys.ts').then((m) => m.list) },
   'keys revoke': { summary: 'keys revoke KEY_ID — revoke an API key', load: () => import('./commands/keys.ts').then((m) => m.revoke) },
-  'keys rotate-admin': { summary: 'replace the bootstrap admin key (data/admin.key); the old one stops working, also in a running cvm', load: () => import('./commands/keys.ts').then((m) => m.rotateAdmin) },
   'keys rotate-encryption': { summary: 'keys rotate-encryption [--new-key HEX] — new CVM_ENCRYPTION_KEY: data keys re-wrapped, the old key no longer needed (store stopped)', load: () => import('./commands/keys-encryption.ts').then((m) => m.rotateEncryption) },
+  'keys rotate-admin': { summary: 'replace the bootstrap admin key (data/admin.key); the old one stops working, also in a running cvm', load: () => import('./commands/keys.ts').then((m) => m.rotateAdmin) },
 };
 
 function usage(): string {

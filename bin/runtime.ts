@@ -7,6 +7,7 @@ import cron from 'node-cron';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
+import { systemClock, type Clock } from '../lib/clock.ts';
 import { connectClickHouse, type ClickHouse } from '../lib/clickhouse.ts';
 import { migrate } from '../lib/migrate.ts';
 import { openEventLog, type Consumer, type EventLog } from '../lib/eventlog/index.ts';
@@ -64,15 +65,17 @@ export async function openStore(config: Config, log: Logger): Promise<ClickHouse
   return ch;
 }
 
-export async function startRuntime(configIn: Config, log: Logger, roles: Roles, opts: { listen?: boolean } = {}): Promise<Runtime> {
+/** `clock`: "now" for model runs and time windows (tests pass a fixed instant); the system clock by default. */
+export async function startRuntime(configIn: Config, log: Logger, roles: Roles, opts: { listen?: boolean; clock?: Clock } = {}): Promise<Runtime> {
+  const clock = opts.clock ?? systemClock;
   const admin = ensureAdminKey(configIn);
   const config: Config = { ...configIn, keys: { ...configIn.keys, admin: admin.key, adminFile: admin.file } };
   const ch = await openStore(config, log);
   const plainLog = roles.collector || roles.transformer ? await openEventLog(config, log.child({ name: 'eventlog' })) : null;
-  const models = new ModelRunner({ ch, config, log: log.child({ name: 'models' }) });
+  const models = new ModelRunner({ ch, config, log: log.child({ name: 'models' }), clock });
   for (const job of await modelJobs()) models.register(job);
 
-  const deps: AppDeps = { config, ch, log, services: new Map(), models };
+  const deps: AppDeps = { config, ch, log, clock, services: new Map(), models };
   // Keys, the PII cipher (CVM_ENCRYPTION_KEY), segment hooks on the runner, metrics: before any role starts.
   const api = await installApiServices(deps);
   // Every record sealed under its subject's data key: erasure destroys the key (crypto-shredding).

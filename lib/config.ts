@@ -28,6 +28,8 @@ export interface Config {
   /** Collector the shop's back end sends its events to where this process runs no collector (distributed api role). */
   collectorUrl: string | null;
   demo: boolean;
+  /** Size of the demo shop loaded on first start (CVM_DEMO_CUSTOMERS, CVM_DEMO_DAYS). */
+  demoSize: { customers: number; days: number };
   encryptionKey: string | null;
   /** File holding the key-encryption key (CVM_ENCRYPTION_KEY_FILE), e.g. a mounted secret outside the data directory. */
   encryptionKeyFile: string | null;
@@ -228,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     baseCurrency: currency(env, 'CVM_BASE_CURRENCY', 'USD'),
     collectorUrl: url(env, 'CVM_COLLECTOR_URL'),
     demo: bool(env, 'CVM_DEMO', true),
+    demoSize: { customers: int(env, 'CVM_DEMO_CUSTOMERS', 2000, 20, 1_000_000), days: int(env, 'CVM_DEMO_DAYS', 180, 30, 3650) },
     encryptionKey: encryptionKey(env),
     encryptionKeyFile: optional(env, 'CVM_ENCRYPTION_KEY_FILE') === null ? null : path.resolve(optional(env, 'CVM_ENCRYPTION_KEY_FILE')!),
     identityKey: identityKey(env),

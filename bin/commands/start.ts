@@ -44,7 +44,7 @@ export async function run(_argv: string[], ctx: CliContext): Promise<number | vo
     out(`cvm is up at ${url} — loading the demo shop (first run only)…`);
     const t0 = Date.now();
     await loadCatalogue(rt.deps.ch);
-    const n = await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 2000, days: 180 });
+    const n = await appendDemoHistory(rt.eventLog!, rt.deps.config, config.demoSize, rt.models.clock.now());
     await waitForDrain(rt, 300_000);
     const runs = await rt.models.run('all');
     out(`demo loaded: ${n} events, models ${runs.map((r) => `${r.model}:${r.status}`).join(' ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
