@@ -27,7 +27,7 @@ beforeAll(async () => {
     },
   });
   const log = initLogging({ level: 'trace', destination: sink });
-  const config = testConfig({ CVM_DATA_DIR: tempDir(), CVM_ADMIN_KEY: ADMIN, CVM_DEMO_WRITE_KEY: WRITE, CVM_TRANSFORM_FLUSH_MS: '50', CVM_LOG_LEVEL: 'trace' });
+  const config = testConfig({ CVM_DATA_DIR: tempDir(), CVM_ADMIN_KEY: ADMIN, CVM_DEMO_WRITE_KEY: WRITE, CVM_TRANSFORM_FLUSH_MS: '50', CVM_LOG_LEVEL: 'trace', CVM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' });
   rt = await startRuntime(config, log, { collector: true, transformer: true, scheduler: false, api: true }, { listen: false, clock: fixtureClock });
 });
 afterAll(async () => {
@@ -64,7 +64,8 @@ describe('logs', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': `${writeKey}x` }, payload: { batch: [] } })).statusCode).toBe(401);
 
     apiServices(rt.deps).segments.webhookOptions = { retryDelaysMs: [10], timeoutMs: 1_000 };
-    const seg = await app.inject({ method: 'POST', url: '/v1/segments', headers: auth, payload: { name: 'z', rule: `country = 'GB'`, webhook_url: `http://127.0.0.1:9/hook/${TOKEN}?token=${TOKEN}` } });
+    // Webhooks are an admin's to set; the local (refused by default) address is allow-listed for this test.
+    const seg = await app.inject({ method: 'POST', url: '/v1/segments', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name: 'z', rule: `country = 'GB'`, webhook_url: `http://127.0.0.1:9/hook/${TOKEN}?token=${TOKEN}` } });
     expect(seg.statusCode).toBe(201);
     await rt.models.run('rfm');
     await apiServices(rt.deps).segments.idle();
