@@ -60,6 +60,14 @@ function penalisedMinimum(
   return { x: nm.x, f: objective(nm.x), penalty: last, converged: nm.converged, evaluations: evaluations + nm.evaluations, startsTried: 1, startsConverged: nm.converged ? 1 : 0 };
 }
 
+/** The penalised fit in the shape of a plain one; at the centre (flagged 'prior') if nothing converged. */
+function penalisedFit<P>(objective: (v: number[]) => number, centre: number[], starts: number[][], n: number, reason: string, toParams: (v: number[]) => P) {
+  const m = penalisedMinimum(objective, centre, starts);
+  const x = m.converged ? m.x : centre;
+  const fit: FitReport = { mode: m.converged ? 'penalised' : 'prior', penalty: m.penalty, reason };
+  return { params: toParams(x), logLik: -objective(x) * n, customers: n, startsConverged: m.startsConverged, startsTried: m.startsTried, evaluations: m.evaluations, fit };
+}
+
 /** Repeat buyers (x > 0) among the customers the rows stand for. */
 function repeatBuyerCount(d: RfmArrays): number {
   let n = 0;
@@ -101,17 +109,7 @@ export function fitBgNbdRobust(data: RfmArrays): RobustBgNbdFit {
   const starts = [0.3, 1.5].map((r) => [Math.log(r), Math.log(r / rate), Math.log(1), Math.log(3)]);
   const toParams = (v: number[]): BgNbdParams => ({ r: Math.exp(v[0]!), alpha: Math.exp(v[1]!), a: Math.exp(v[2]!), b: Math.exp(v[3]!) });
   const objective = (v: number[]) => -bgnbdLogLik(toParams(v), d) / n;
-  const m = penalisedMinimum(objective, centre, starts);
-  const x = m.converged ? m.x : centre;
-  return {
-    params: toParams(x),
-    logLik: -objective(x) * n,
-    customers: n,
-    startsConverged: m.startsConverged,
-    startsTried: m.startsTried,
-    evaluations: m.evaluations,
-    fit: { mode: m.converged ? 'penalised' : 'prior', penalty: m.penalty, reason },
-  };
+  return penalisedFit(objective, centre, starts, n, reason, toParams);
 }
 
 /**
@@ -146,15 +144,5 @@ export function fitGammaGammaRobust(data: SpendArrays): RobustGammaGammaFit {
   for (const p of [0.5, 4]) for (const q of [1.5, 4]) starts.push([Math.log(p), Math.log(q - 1), Math.log((mean * (q - 1)) / p)]);
   const toParams = (v: number[]): GammaGammaParams => ({ p: Math.exp(v[0]!), q: 1 + Math.exp(v[1]!), gamma: Math.exp(v[2]!) });
   const objective = (v: number[]) => -gammaGammaLogLik(toParams(v), data) / n;
-  const m = penalisedMinimum(objective, centre, starts);
-  const x = m.converged ? m.x : centre;
-  return {
-    params: toParams(x),
-    logLik: -objective(x) * n,
-    customers: n,
-    startsConverged: m.startsConverged,
-    startsTried: m.startsTried,
-    evaluations: m.evaluations,
-    fit: { mode: m.converged ? 'penalised' : 'prior', penalty: m.penalty, reason },
-  };
+  return penalisedFit(objective, centre, starts, n, reason, toParams);
 }
