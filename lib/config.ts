@@ -35,6 +35,8 @@ export interface Config {
   encryptionKeyFile: string | null;
   /** Master secret the per-site identity-verification secrets are derived from (CVM_IDENTITY_KEY); else a generated data-dir file. */
   identityKey: string | null;
+  /** CVM_IDENTITY_VERIFICATION: 'required' (default) or 'provisional' (unsigned browser identifies count for never-vouched customers). */
+  identityVerification: 'required' | 'provisional';
   schedules: { rfm: string; clv: string; churn: string; recs: string };
   models: {
     rfmWindowDays: number;
@@ -234,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
     encryptionKey: encryptionKey(env),
     encryptionKeyFile: optional(env, 'CVM_ENCRYPTION_KEY_FILE') === null ? null : path.resolve(optional(env, 'CVM_ENCRYPTION_KEY_FILE')!),
     identityKey: identityKey(env),
+    identityVerification: oneOf(env, 'CVM_IDENTITY_VERIFICATION', 'required', ['required', 'provisional'] as const),
     schedules: {
       rfm: cron(env, 'CVM_SCHEDULE_RFM', '*/15 * * * *'),
       clv: cron(env, 'CVM_SCHEDULE_CLV', '5 * * * *'),

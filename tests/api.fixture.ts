@@ -9,7 +9,8 @@ import { generateHistory } from '../storefront/demo/history.ts';
 import { apiServices } from '../api/services.ts';
 import type { KeyRole } from '../api/keys.ts';
 import { ADMIN, FIXTURE_NOW, WRITE, testRuntime } from './helpers/runtime.ts';
-import { daysAgo, event, purchase } from './helpers/events.ts';
+import { daysAgo, event, purchase, signedBatch } from './helpers/events.ts';
+import { identitySecrets } from '../ingest/identity.ts';
 
 export { ADMIN, WRITE };
 
@@ -39,9 +40,11 @@ export function aliceEvents(now = FIXTURE_NOW) {
   ];
 }
 
+/** Posts with the demo site's write key, identifies signed as the shop's back end would (identity verification). */
 export async function post(rt: Runtime, batch: unknown[]): Promise<void> {
-  for (let i = 0; i < batch.length; i += 500) {
-    const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: batch.slice(i, i + 500) } });
+  const signed = signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch);
+  for (let i = 0; i < signed.length; i += 500) {
+    const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: signed.slice(i, i + 500) } });
     expect(res.statusCode, res.body).toBe(200);
   }
 }

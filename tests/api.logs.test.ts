@@ -8,7 +8,8 @@ import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { apiServices } from '../api/services.ts';
 import { ADMIN, FIXTURE_NOW, WRITE, fixtureClock, tempDir } from './helpers/runtime.ts';
-import { daysAgo, purchase } from './helpers/events.ts';
+import { daysAgo, purchase, signedBatch } from './helpers/events.ts';
+import { identitySecrets } from '../ingest/identity.ts';
 import { identify } from './api.fixture.ts';
 
 const EMAIL = 'very.secret.person@private-mail.example';
@@ -45,7 +46,7 @@ describe('logs', () => {
       // Rejected (no currency): the reject path logs too.
       { ...purchase('cust-z', daysAgo(1, now), 10), properties: { order_id: 'x', total: 10, items: [{ product_id: 'p', quantity: 1, price: 10 }] } },
     ];
-    expect((await app.inject({ method: 'POST', url: '/v1/identify', headers: { 'x-cvm-key': WRITE }, payload: batch[0] })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/v1/identify', headers: { 'x-cvm-key': WRITE }, payload: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, [batch[0]])[0] as object })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: batch.slice(1) } })).statusCode).toBe(200);
     expect(await waitForDrain(rt, 30_000)).toBe(true);
     expect((await rt.models.run('rfm'))[0]!.status).toBe('ok');

@@ -1,7 +1,8 @@
 // Customers who withdrew consent are left out of model training and scoring.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { identitySecrets } from '../ingest/identity.ts';
 import crypto from 'node:crypto';
-import { purchase, daysAgo } from './helpers/events.ts';
+import { purchase, daysAgo, signedBatch } from './helpers/events.ts';
 import { WRITE, testRuntime } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
@@ -15,7 +16,7 @@ beforeAll(async () => {
     purchase('no', daysAgo(2), 500), purchase('no', daysAgo(10), 400),
     purchase('unknown', daysAgo(5), 20),
   ];
-  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });
+  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch) } });
   expect(res.statusCode).toBe(200);
   expect(await waitForDrain(rt, 30_000)).toBe(true);
 });

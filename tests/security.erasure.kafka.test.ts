@@ -3,6 +3,8 @@
 // keeps open with nothing: the person's data keys are gone. The topic is read raw with kcat, as anyone
 // with access to the brokers could.
 import crypto from 'node:crypto';
+import { identitySecrets } from '../ingest/identity.ts';
+import { signedBatch } from './helpers/events.ts';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
@@ -56,7 +58,7 @@ describe.skipIf(!available)('erasure on Kafka', () => {
       { event_id: crypto.randomUUID(), type: 'page_view', ts: new Date().toISOString(), anonymous_id: anon, properties: {} },
       { event_id: crypto.randomUUID(), type: 'page_view', ts: new Date().toISOString(), customer_id: `cus_other_${tag}`, properties: {} },
     ];
-    const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });
+    const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch) } });
     expect(res.statusCode, res.body).toBe(200);
     expect(await waitForDrain(rt, 60_000)).toBe(true);
 

@@ -3,13 +3,14 @@
 // log, key stores, dead letters) nor from any table; the shop account is shut (old cookie, old password,
 // no profile re-created by a login), and the shop's revenue totals stay what they were.
 import crypto from 'node:crypto';
+import { identitySecrets } from '../ingest/identity.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDrain } from '../bin/runtime.ts';
 import { newKey } from './api.fixture.ts';
 import { testRuntime, WRITE } from './helpers/runtime.ts';
-import { event, purchase } from './helpers/events.ts';
+import { event, purchase, signedBatch } from './helpers/events.ts';
 import { shopFor } from '../storefront/shop.ts';
 import type { SubjectKeys } from '../lib/subject-keys.ts';
 
@@ -31,7 +32,7 @@ const cookieOf = (res: { headers: Record<string, unknown> }) =>
   ([] as string[]).concat((res.headers['set-cookie'] as string[] | string | undefined) ?? []).map((c) => c.split(';')[0]!).join('; ');
 
 async function post(batch: unknown[]): Promise<void> {
-  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });
+  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch) } });
   expect(res.statusCode, res.body).toBe(200);
 }
 

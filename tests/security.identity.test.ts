@@ -166,8 +166,29 @@ describe('signed identifies link and merge', () => {
 });
 
 describe('customers the shop never vouched for', () => {
-  it('take unsigned identifies provisionally, and the first signed one replaces all of them', async () => {
-    await send([identify('cust-new', 'anon-squatter', { email: 'squatter@evil.example', nickname: 'squat' }, 50)]);
+  it('an unsigned identify cannot claim a new customer id either: no profile, no link (verification required by default)', async () => {
+    await send([identify('cust-unclaimed', 'anon-claimer', { email: 'claimer@evil.example' }, 49)]);
+    const c = await customer('cust-unclaimed');
+    expect(c.profile ?? null).toBeNull();
+    expect(c.links).toEqual([]);
+    await send([{ event_id: crypto.randomUUID(), type: 'page_view', ts: at(49.5), anonymous_id: 'anon-claimer', context: { url: 'https://shop.example/' } }]);
+    expect(await resolvedOf('anon-claimer', 'page_view')).toEqual(['']);
+  });
+});
+
+describe('CVM_IDENTITY_VERIFICATION=provisional (a shop still rolling out signing)', () => {
+  it('takes unsigned identifies for never-vouched customers, and the first signed one replaces all of them', async () => {
+    // The same pipeline step with the provisional setting (the runtime above runs with the default, required).
+    const r = standardise(stepRecord({ identity: 'unverified' }), { ...stepCtx, identityVerification: 'provisional' });
+    if (!r.ok) throw new Error(r.problem.reason);
+    expect(r.identity?.unverified).toBe(1);
+    expect(r.customer?.unverified).toBe(1);
+    rt.deps.config.identityVerification = 'provisional';
+    try {
+      await send([identify('cust-new', 'anon-squatter', { email: 'squatter@evil.example', nickname: 'squat' }, 50)]);
+    } finally {
+      rt.deps.config.identityVerification = 'required';
+    }
     let c = await customer('cust-new');
     expect(c.profile?.traits).toMatchObject({ email: 'squatter@evil.example' });
     expect(c.links).toEqual(['anon-squatter']);
@@ -179,7 +200,9 @@ describe('customers the shop never vouched for', () => {
     await send([{ event_id: crypto.randomUUID(), type: 'page_view', ts: at(52), anonymous_id: 'anon-squatter', context: { url: 'https://shop.example/' } }]);
     expect(await resolvedOf('anon-squatter', 'page_view')).toEqual(['']);
   });
+});
 
+describe('sites', () => {
   it('keeps one site’s customers apart from another’s: a signed identify of site other makes its own profile', async () => {
     await send([signed('other', identify(VICTIM.id, 'anon-other-site', { email: 'someone@other.example' }, 60))], otherKey);
     const profiles = await rt.deps.ch.rows<{ site: string }>('SELECT site FROM customer_profiles WHERE customer_id = {id:String} ORDER BY site', { id: VICTIM.id });
@@ -204,13 +227,18 @@ describe('bad input', () => {
   });
 });
 
-describe('the transformer step', () => {
-  const ctx = { fx: FxTable.fromRows([]), baseCurrency: 'USD' };
-  const rec = (extra: Record<string, unknown>) => ({
+const stepCtx = { fx: FxTable.fromRows([]), baseCurrency: 'USD' };
+function stepRecord(extra: Record<string, unknown>) {
+  return {
     v: 1 as const, site: 'demo', received_at: FIXTURE_NOW, source: 'browser' as const,
     event: { event_id: crypto.randomUUID(), type: 'identify', ts: FIXTURE_NOW - 1000, customer_id: 'c1', anonymous_id: 'a1', traits: { email: 'x@example.com' } },
     ...extra,
-  });
+  };
+}
+
+describe('the transformer step', () => {
+  const ctx = stepCtx;
+  const rec = stepRecord;
   const rows = (r: ReturnType<typeof standardise>) => {
     if (!r.ok) throw new Error(r.problem.reason);
     return { link: r.identity?.unverified, profile: r.customer?.unverified, marked: r.event.props.includes('"$identity":"unverified"') };
@@ -218,7 +246,10 @@ describe('the transformer step', () => {
 
   it('marks collector identifies without a signature, and replayed dead letters, as unverified', () => {
     expect(rows(standardise(rec({ identity: 'verified' }), ctx))).toEqual({ link: 0, profile: 0, marked: false });
-    expect(rows(standardise(rec({ identity: 'unverified' }), ctx))).toEqual({ link: 1, profile: 1, marked: true });
+    // Required (default): the unsigned identify is an event only, marked; no link, no profile row.
+    const strict = standardise(rec({ identity: 'unverified' }), ctx);
+    expect(strict.ok && { link: strict.identity, profile: strict.customer, marked: strict.event.props.includes('"$identity":"unverified"') }).toEqual({ link: null, profile: null, marked: true });
+    expect(rows(standardise(rec({ identity: 'unverified' }), { ...ctx, identityVerification: 'provisional' }))).toEqual({ link: 1, profile: 1, marked: true });
     expect(rows(standardise(rec({ source: 'replay' }), ctx))).toEqual({ link: 1, profile: 1, marked: true });
     expect(rows(standardise(rec({ source: 'server' }), ctx))).toEqual({ link: 0, profile: 0, marked: false }); // written by cvm in-process
   });

@@ -3,6 +3,7 @@
 // event log holds sealed records only; a subject's destroyed key makes their log records unreadable; and
 // `cvm keys rotate-encryption` leaves everything readable with the new key alone.
 import crypto from 'node:crypto';
+import { identitySecrets } from '../ingest/identity.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { SubjectKeys } from '../lib/subject-keys.ts';
 import type { StoredRecord } from '../lib/eventlog/types.ts';
 import { newKey } from './api.fixture.ts';
 import { tempDir, testRuntime, WRITE } from './helpers/runtime.ts';
-import { purchase } from './helpers/events.ts';
+import { purchase, signedBatch } from './helpers/events.ts';
 import { shopFor } from '../storefront/shop.ts';
 
 type Rt = Awaited<ReturnType<typeof testRuntime>>;
@@ -57,7 +58,7 @@ beforeAll(async () => {
     // A dead letter (no rate for XTS) that carries the traits.
     { ...purchase(customerId, new Date(), 9, { currency: 'XTS' }), traits: { email: EMAIL, name: NAME, phone: PHONE } },
   ];
-  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });
+  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch) } });
   expect(res.statusCode, res.body).toBe(200);
   expect(await waitForDrain(rt, 60_000)).toBe(true);
 }, 120_000);

@@ -1,8 +1,9 @@
 // Identity stitching on the real engines: a visitor who browses and buys anonymously, then logs in, is one
 // customer (RFM counts the pre-login purchase); customer merges resolve at query time and can be undone.
 import { spawnSync } from 'node:child_process';
+import { identitySecrets } from '../ingest/identity.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { purchase, daysAgo, event } from './helpers/events.ts';
+import { purchase, daysAgo, event, signedBatch } from './helpers/events.ts';
 import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 
@@ -11,7 +12,7 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 const now = FIXTURE_NOW;
 
 async function post(batch: unknown[]) {
-  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch } });
+  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': WRITE }, payload: { batch: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch) } });
   expect(res.statusCode).toBe(200);
   expect(res.json().rejected).toEqual([]);
 }

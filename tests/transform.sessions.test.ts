@@ -1,7 +1,8 @@
 // Server-side sessions on the real engines: events without a client session id get one (30-minute gap),
 // server events join the visitor's open session, and the sessions table has what dashboards read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { event } from './helpers/events.ts';
+import { identitySecrets } from '../ingest/identity.ts';
+import { event, signedBatch } from './helpers/events.ts';
 import { WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { serverSessionId } from '../transform/sessionise.ts';
@@ -15,7 +16,7 @@ const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.co
 
 async function post(batch: unknown[], opts: { browser?: boolean; ua?: string } = {}) {
   const headers: Record<string, string> = { 'x-cvm-key': WRITE, ...(opts.browser ? { origin: 'https://shop.example' } : {}), ...(opts.ua ? { 'user-agent': opts.ua } : {}) };
-  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers, payload: { batch } });
+  const res = await rt.app!.inject({ method: 'POST', url: '/v1/batch', headers, payload: { batch: signedBatch(identitySecrets(rt.deps.config), rt.deps.config.keys.demoSite, batch) } });
   expect(res.statusCode).toBe(200);
   expect(res.json().rejected).toEqual([]);
 }

@@ -200,6 +200,7 @@ export class EventsTransformer {
       fx: this.fx,
       baseCurrency: config.baseCurrency,
       customerCountry: this.customerCountry,
+      identityVerification: config.identityVerification,
       ...(this.deps.protectTraits ? { protectTraits: this.deps.protectTraits } : {}),
     };
     const seen = new Set<string>();

@@ -49,6 +49,9 @@ export interface StandardiseContext {
   protectTraits?: (traits: Record<string, unknown>) => Record<string, unknown>;
   /** The customer's known country (from `customers`), used when the event itself names none. */
   customerCountry?: (customerId: string) => string | undefined;
+  /** CVM_IDENTITY_VERIFICATION: 'required' (default) stores an unsigned browser identify as an event only;
+   *  'provisional' (for a shop still rolling out signing) lets it count for customers the shop never vouched for. */
+  identityVerification?: 'required' | 'provisional';
 }
 
 // Control characters (C0, DEL, C1) have no place in ids or display text.
@@ -307,13 +310,15 @@ export function standardise(rec: CollectedRecord, ctx: StandardiseContext, at: L
   // The collector marks browser identifies that lack the shop's signature; records cvm wrote itself carry no
   // mark. A replayed dead letter lost its mark with the record, so it only counts where unverified ones do.
   const unverified = rec.identity === 'unverified' || rec.source === 'replay' ? 1 : 0;
+  // Required (the default): an unsigned browser identify links nothing and changes no profile at all.
+  const countsForProfile = !(rec.identity === 'unverified' && ctx.identityVerification !== 'provisional');
   const identity: IdentityRow | null =
-    (e.type === 'identify' || e.type === 'alias') && anonymousId && customerId
+    countsForProfile && (e.type === 'identify' || e.type === 'alias') && anonymousId && customerId
       ? { anonymous_id: anonymousId, customer_id: customerId, site: rec.site, source: e.type, first_seen: time, unverified }
       : null;
 
   let customer: CustomerRow | null = null;
-  if (e.type === 'identify' && customerId) {
+  if (countsForProfile && e.type === 'identify' && customerId) {
     const protectedTraits = ctx.protectTraits ? ctx.protectTraits(traits) : traits;
     customer = {
       customer_id: customerId,
