@@ -1,8 +1,6 @@
 // Assembles the roles one process runs: collector, transformer, scheduler, api. `cvm start` runs all of
 // them on the embedded engine; the role commands run one each against Kafka and a ClickHouse server.
-import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import cron from 'node-cron';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../lib/config.ts';

@@ -51,27 +51,27 @@ export async function signUp(shop: Shop, throttle: LoginThrottle, req: FastifyRe
   } catch (err) {
     if (!(err instanceof SignUpError) || err.code !== 'email_taken') throw err;
   }
-  const member = await shop.members.login(input.email, input.password);
-  if (!member) {
-    throttle.failed(input.email, req.ip);
-    return { kind: 'check_login' };
-  }
-  throttle.succeeded(input.email);
-  await startSession(shop, req, reply, v, member, { email: member.email });
-  return { kind: 'signed_in', member, created: false };
+  const member = await passwordLogin(shop, throttle, req, reply, v, input);
+  return member ? { kind: 'signed_in', member, created: false } : { kind: 'check_login' };
 }
 
 export async function logIn(shop: Shop, throttle: LoginThrottle, req: FastifyRequest, reply: FastifyReply, v: Visitor, input: { email: string; password: string }): Promise<AccessResult> {
   const wait = throttle.retryAfter(input.email, req.ip);
   if (wait > 0) return { kind: 'throttled', retryAfterSeconds: wait };
+  const member = await passwordLogin(shop, throttle, req, reply, v, input);
+  return member ? { kind: 'signed_in', member, created: false } : { kind: 'bad_login' };
+}
+
+/** The password check both paths share: a failure counts for the throttle, a success clears it and starts a session. */
+async function passwordLogin(shop: Shop, throttle: LoginThrottle, req: FastifyRequest, reply: FastifyReply, v: Visitor, input: { email: string; password: string }): Promise<Member | null> {
   const member = await shop.members.login(input.email, input.password);
   if (!member) {
     throttle.failed(input.email, req.ip);
-    return { kind: 'bad_login' };
+    return null;
   }
   throttle.succeeded(input.email);
   await startSession(shop, req, reply, v, member, { email: member.email });
-  return { kind: 'signed_in', member, created: false };
+  return member;
 }
 
 export async function logOut(shop: Shop, req: FastifyRequest, reply: FastifyReply, v: Visitor): Promise<void> {
