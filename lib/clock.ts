@@ -15,9 +15,3 @@ export function fixedClock(at: number | string): Clock {
   return { now: () => ms };
 }
 
-/** The end of a UTC calendar day given as YYYY-MM-DD (what `--as-of` means), or null when malformed. */
-export function endOfDay(day: string): Date | null {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return null;
-  const d = new Date(`${day}T23:59:59.999Z`);
-  return Number.isFinite(d.getTime()) && d.toISOString().startsWith(day) ? d : null;
-}
