@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
-import { startRuntime, type Runtime } from '../bin/runtime.ts';
+import { startRuntime, waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { loadDemoStore } from '../dashboards/demo-store.ts';
 import { registry } from '../dashboards/panel-registry.ts';
 import { percentile, type BenchModule, type BenchRow } from './harness.ts';
@@ -33,7 +33,7 @@ const bench: BenchModule = {
     try {
       if (fresh) {
         const size = quick ? { customers: 300, days: 120 } : { customers: 2000, days: 180 };
-        const rep = await loadDemoStore(rt, size);
+        const rep = await loadDemoStore(rt, size, { waitForDrain: (ms) => waitForDrain(rt, ms) });
         log(`dashboards: demo store ${size.customers} customers × ${size.days} days: ${rep.events} events + ${rep.recEvents} recommendation events, ` +
           `models ${rep.runs.map((r) => `${r.model}:${r.status}`).join(' ')} in ${(rep.ms / 1000).toFixed(1)} s`);
       }

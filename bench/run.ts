@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../bin/cli.ts';
+import type { CliContext } from '../lib/cli-context.ts';
 import { formatRows, type BenchModule, type BenchRow } from './harness.ts';
 
 export const BENCHES: Record<string, () => Promise<{ default: BenchModule }>> = {

@@ -1,12 +1,7 @@
 // cvm's command line. Each command is a module with `run(argv, ctx)`, loaded only when called.
 import { loadConfig, ConfigError, type Config } from '../lib/config.ts';
-import { initLogging, type Logger } from '../lib/logger.ts';
-
-export interface CliContext {
-  config: Config;
-  log: Logger;
-  out: (line: string) => void;
-}
+import { initLogging } from '../lib/logger.ts';
+import type { CliContext } from '../lib/cli-context.ts';
 
 type CommandModule = { run(argv: string[], ctx: CliContext): Promise<number | void> };
 
@@ -98,9 +93,4 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 1;
     }
   }
-}
-
-/** An error whose message is meant for the person at the terminal; printed without a stack. */
-export class UserError extends Error {
-  readonly userFacing = true;
 }

@@ -1,6 +1,6 @@
 // Commands that open the embedded store refuse while a running cvm holds it, and name the API call to use.
 import type { Config } from '../lib/config.ts';
-import { UserError } from './cli.ts';
+import { UserError } from '../lib/cli-context.ts';
 import { lockHolder } from './pid-lock.ts';
 
 export function refuseIfHeld(config: Config, what: string, apiHint?: string): void {

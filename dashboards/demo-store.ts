@@ -1,11 +1,26 @@
 // A store every dashboard panel has data in, for tests and the benchmark: the demo catalogue and
 // history through the event log, recommendation events on top, a few malformed events for the dead
 // letter, two RFM runs a month apart (segment movement) and then every registered model.
-import type { Runtime } from '../bin/runtime.ts';
-import { waitForDrain } from '../bin/runtime.ts';
+import type { ClickHouse } from '../lib/clickhouse.ts';
+import type { Config } from '../lib/config.ts';
+import type { EventLog } from '../lib/eventlog/types.ts';
 import { appendDemoHistory, loadCatalogue, type DemoSize } from '../storefront/demo/load.ts';
 import { appendDemoRecEvents } from './demo-rec-events.ts';
-import type { ModelRunRecord } from '../models/runner.ts';
+import type { ModelRunner, ModelRunRecord } from '../models/runner.ts';
+
+/** The parts of a running cvm the demo store fills (bin/runtime.ts's Runtime has this shape). */
+export interface DemoStoreTarget {
+  deps: { ch: ClickHouse; config: Config };
+  eventLog: EventLog | null;
+  models: Pick<ModelRunner, 'run' | 'clock'>;
+}
+
+export interface DemoStoreOptions {
+  /** Resolves true once the transformer has consumed everything appended so far, false on timeout. */
+  waitForDrain: (timeoutMs: number) => Promise<boolean>;
+  /** The history's last instant; the runner's clock by default (tests run on a fixed one). */
+  end?: number;
+}
 
 export interface DemoStoreReport {
   events: number;
@@ -31,18 +46,18 @@ function badRecords(site: string, now: number): Array<{ key: string; value: stri
   );
 }
 
-/** `end`: the history's last instant; the runtime's clock by default (tests run on a fixed one). */
-export async function loadDemoStore(rt: Runtime, size: DemoSize, end = rt.models.clock.now()): Promise<DemoStoreReport> {
+export async function loadDemoStore(rt: DemoStoreTarget, size: DemoSize, opts: DemoStoreOptions): Promise<DemoStoreReport> {
   if (!rt.eventLog) throw new Error('the demo store needs a runtime with the collector or transformer role (an event log)');
+  const { waitForDrain, end = rt.models.clock.now() } = opts;
   const t0 = Date.now();
   const { config } = rt.deps;
   await loadCatalogue(rt.deps.ch);
   const events = await appendDemoHistory(rt.eventLog, config, size, end);
-  if (!(await waitForDrain(rt, 300_000))) throw new Error('the transformer did not catch up with the demo history');
+  if (!(await waitForDrain(300_000))) throw new Error('the transformer did not catch up with the demo history');
   const recEvents = await appendDemoRecEvents(rt.deps.ch, rt.eventLog, config);
   const bad = badRecords(config.keys.demoSite, end);
   await rt.eventLog.append(config.topics.events, bad);
-  if (!(await waitForDrain(rt, 300_000))) throw new Error('the transformer did not catch up with the recommendation events');
+  if (!(await waitForDrain(300_000))) throw new Error('the transformer did not catch up with the recommendation events');
   const runs = [...(await rt.models.run('rfm', new Date(end - 30 * 86_400_000))), ...(await rt.models.run('all', new Date(end)))];
   return { events, recEvents, badEvents: bad.length, runs, ms: Date.now() - t0 };
 }

@@ -3,8 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../bin/cli.ts';
-import { UserError } from '../bin/cli.ts';
+import { UserError, type CliContext } from '../lib/cli-context.ts';
 import { DASHBOARDS_DIR, loadRegistry } from './panel-registry.ts';
 import { grafanaDashboards } from './grafana-export.ts';
 import { LANGS, type Lang } from './panel-schema.ts';

@@ -2,7 +2,7 @@
 // user gets for bad arguments.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliContext } from '../bin/cli.ts';
+import type { CliContext } from '../lib/cli-context.ts';
 import { run } from '../models/clv/clv-fit.command.ts';
 import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';

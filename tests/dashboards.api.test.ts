@@ -3,7 +3,7 @@
 // Grafana export's SQL giving the same rows as the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, FIXTURE_NOW, testRuntime } from './helpers/runtime.ts';
-import type { Runtime } from '../bin/runtime.ts';
+import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { loadDemoStore, type DemoStoreReport } from '../dashboards/demo-store.ts';
 import { loadRegistry } from '../dashboards/panel-registry.ts';
 import { resolveFilters } from '../dashboards/filters.ts';
@@ -75,7 +75,7 @@ function expectFigures(got: Record<string, Kpi>, want: Record<string, number>, w
 
 beforeAll(async () => {
   rt = await testRuntime();
-  report = await loadDemoStore(rt, { customers: 300, days: 120 });
+  report = await loadDemoStore(rt, { customers: 300, days: 120 }, { waitForDrain: (ms) => waitForDrain(rt, ms) });
   for (const role of ['analyst', 'storefront'] as const) {
     const res = await rt.app!.inject({ method: 'POST', url: '/v1/admin/keys', headers: auth(ADMIN), payload: { role, name: `dashboards ${role}` } });
     expect(res.statusCode).toBe(201);

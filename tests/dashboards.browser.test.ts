@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, FIXTURE_NOW, testRuntime } from './helpers/runtime.ts';
 import { artifactPath, hasChromium, launchChromium } from './helpers/browser.ts';
-import type { Runtime } from '../bin/runtime.ts';
+import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { loadDemoStore, type DemoStoreReport } from '../dashboards/demo-store.ts';
 import { loadRegistry } from '../dashboards/panel-registry.ts';
 import { resolveFilters } from '../dashboards/filters.ts';
@@ -72,7 +72,7 @@ async function independent(from: string, to: string, country = ''): Promise<{ re
 describe.skipIf(!hasChromium)('dashboards in headless Chromium', () => {
   beforeAll(async () => {
     rt = await testRuntime();
-    report = await loadDemoStore(rt, { customers: 300, days: 120 });
+    report = await loadDemoStore(rt, { customers: 300, days: 120 }, { waitForDrain: (ms) => waitForDrain(rt, ms) });
     await rt.app!.listen({ port: 0, host: '127.0.0.1' });
     const addr = rt.app!.server.address();
     base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

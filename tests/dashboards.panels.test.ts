@@ -8,7 +8,7 @@ import { DASHBOARDS_DIR, loadRegistry, sqlParams } from '../dashboards/panel-reg
 import { FilterError, resolveFilters } from '../dashboards/filters.ts';
 import { toCsv } from '../dashboards/csv.ts';
 import { ALL, GRAFANA_DATASOURCE, grafanaDashboards, toGrafanaSql } from '../dashboards/grafana-export.ts';
-import { RFM_SEGMENTS } from '../models/rfm/rfm.job.ts';
+import { RFM_SEGMENTS } from '../models/rfm/segments.ts';
 
 const reg = loadRegistry();
 const CJK = /[\u4e00-\u9fff]/;

@@ -2,7 +2,7 @@
 //   clv > 200 AND churn_risk > 0.6 AND country IN ('DE', 'FR')
 // A tokenizer and a recursive-descent parser turn the text into a tree; every problem is reported with
 // the 1-based character position where it starts. Compilation to SQL is in rule-sql.ts.
-import { RFM_SEGMENTS } from '../../models/rfm/rfm.job.ts';
+import { RFM_SEGMENTS } from '../../models/rfm/segments.ts';
 
 export type FieldType = 'number' | 'string' | 'time';
 

@@ -6,7 +6,7 @@ import type { ClickHouse } from '../../lib/clickhouse.ts';
 import { chTime } from '../../lib/clickhouse.ts';
 import type { PiiCipher } from '../../lib/crypto.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { RFM_SEGMENTS } from '../../models/rfm/rfm.job.ts';
+import { RFM_SEGMENTS } from '../../models/rfm/segments.ts';
 import type { ModelRunRecord } from '../../models/runner.ts';
 import { audit } from '../audit.ts';
 import type { Principal } from '../auth.ts';

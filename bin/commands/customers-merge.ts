@@ -1,8 +1,7 @@
 // `cvm customers merge FROM INTO` records that two customer ids are one person (FROM's history counts for
 // INTO from then on, at query time); `cvm customers merge --undo MERGE_ID` takes it back; `--list` shows merges.
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { CLI_ACTOR } from '../../transform/admin-audit.ts';

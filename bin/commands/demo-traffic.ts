@@ -3,8 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { simulateTraffic } from '../../storefront/demo/traffic.ts';
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {

@@ -1,8 +1,8 @@
 // `cvm fx import rates.csv`: loads daily exchange rates (header day,currency,rate[,base]; base defaults to
 // CVM_BASE_CURRENCY). A running transformer picks them up within a minute; the API route reloads at once.
 import fs from 'node:fs';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import type { CliContext } from '../../lib/cli-context.ts';
+import { UserError } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { importRates, parseRatesCsv } from '../../transform/fx.ts';

@@ -3,8 +3,8 @@
 // stock becomes the product's available stock from now on. Bad rows are listed and left out.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import type { CliContext } from '../../lib/cli-context.ts';
+import { UserError } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { parseProductsCsv } from '../../storefront/products-csv.ts';

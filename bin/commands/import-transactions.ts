@@ -4,8 +4,8 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import type { CliContext } from '../../lib/cli-context.ts';
+import { UserError } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { EventsTransformer } from '../../transform/events.consumer.ts';

@@ -2,8 +2,7 @@
 // the embedded store it holds the data directory, so the command names the admin API call instead.
 // `cvm keys rotate-admin` replaces the bootstrap admin key file; it needs no store, so it works while cvm runs.
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { adminKeyFile, openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { ApiKeyStore, KEY_ROLES, KeyInputError, generateAdminKey, writeAdminKeyFile, type KeyRole } from '../../api/keys.ts';

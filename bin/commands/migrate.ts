@@ -1,4 +1,4 @@
-import type { CliContext } from '../cli.ts';
+import type { CliContext } from '../../lib/cli-context.ts';
 import { connectClickHouse } from '../../lib/clickhouse.ts';
 import { migrate } from '../../lib/migrate.ts';
 import { refuseIfHeld } from '../store-guard.ts';

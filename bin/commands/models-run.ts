@@ -1,7 +1,6 @@
 // `cvm models run NAME`: runs model jobs on a stopped store (or a ClickHouse server).
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { ModelRunner, UnknownModelError } from '../../models/runner.ts';

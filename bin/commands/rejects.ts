@@ -1,8 +1,7 @@
 // `cvm rejects list [--reason R] [--limit N] [--all] [--json]` and `cvm rejects replay [--reason R | --id ID ...]`:
 // inspect the dead letter and send rejects through the transformer again after a fix.
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { openEventLog } from '../../lib/eventlog/index.ts';

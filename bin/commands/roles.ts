@@ -1,6 +1,5 @@
 // One role per process, for the distributed deployment: Kafka for the log and a ClickHouse server.
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { startRuntime, type Roles } from '../runtime.ts';
 
 function role(name: keyof Roles, needs: { kafka: boolean }) {

@@ -2,8 +2,7 @@
 // the demo shop, so every screen has something to show.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CliContext } from '../cli.ts';
-import { UserError } from '../cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { startRuntime, waitForDrain } from '../runtime.ts';
 import { appendDemoHistory, isStoreEmpty, loadCatalogue } from '../../storefront/demo/load.ts';
 import { acquirePidLock } from '../pid-lock.ts';

@@ -3,8 +3,7 @@
 // a customer split and every candidate is scored on the held-out customers; the BG/NBD baselines are also
 // reported on all customers, the population published BG/NBD checks use.
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../../bin/cli.ts';
-import { UserError } from '../../bin/cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { conditionalExpectedPurchases } from '../clv/bgnbd.ts';
 import { formatDay, parseIsoDay } from '../transactions/dates.ts';
 import { emptyStats, FORMATS, readTransactions, type TransactionFormat } from '../transactions/readers.ts';

@@ -1,7 +1,7 @@
 // `cvm clv fit`: fit BG/NBD + Gamma-Gamma on a transaction file for an analyst, optionally scoring the
 // fit on a holdout period. Nothing is written to the store.
 import { parseArgs } from 'node:util';
-import { UserError, type CliContext } from '../../bin/cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { CustomerDays } from '../transactions/customer-days.ts';
 import { formatDay, parseIsoDay } from '../transactions/dates.ts';
 import { emptyStats, FORMATS, readTransactions, type ReadStats, type TransactionFormat } from '../transactions/readers.ts';

@@ -9,8 +9,7 @@
 // show something new) and therefore are not counted as relevant either; --keep-seen keeps repeats.
 // stratified split: 75/25 per user at random (Microsoft Recommenders' MovieLens protocol).
 import { parseArgs } from 'node:util';
-import type { CliContext } from '../../bin/cli.ts';
-import { UserError } from '../../bin/cli.ts';
+import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { Bpr } from './bpr.ts';
 import { evaluateModels, type ModelResult } from './evaluate.ts';
 import { maxTs, type Interactions } from './interactions.ts';

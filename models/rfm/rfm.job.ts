@@ -1,13 +1,8 @@
-// RFM: recency, frequency and monetary value per customer, 1-5 quantile scores and a named segment.
+// RFM: recency, frequency and monetary value per customer, 1-5 quantile scores and a named segment (segments.ts).
 // All of it is one INSERT ... SELECT in ClickHouse (sql/rfm/compute.sql); the job records the run.
 import { chTime } from '../../lib/clickhouse.ts';
 import { sql } from '../../lib/sql.ts';
 import type { ModelJob } from '../job.ts';
-
-export const RFM_SEGMENTS = [
-  'Champions', 'Loyal', 'Potential Loyalist', 'New', 'Promising', 'Need Attention',
-  'About to Sleep', 'At Risk', 'Cannot Lose Them', 'Hibernating', 'Lost',
-] as const;
 
 export const rfmJob: ModelJob = {
   name: 'rfm',
