@@ -10,7 +10,7 @@ import path from 'node:path';
 import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { startRuntime, waitForDrain, type Runtime } from '../bin/runtime.ts';
-import { loadDemoStore } from '../dashboards/demo-store.ts';
+import { loadDemoStore } from '../storefront/demo/dashboards-store.ts';
 import { registry } from '../dashboards/panel-registry.ts';
 import { percentile, type BenchModule, type BenchRow } from './harness.ts';
 

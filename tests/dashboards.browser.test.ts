@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, FIXTURE_NOW, testRuntime } from './helpers/runtime.ts';
 import { artifactPath, hasChromium, launchChromium } from './helpers/browser.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
-import { loadDemoStore, type DemoStoreReport } from '../dashboards/demo-store.ts';
+import { loadDemoStore, type DemoStoreReport } from '../storefront/demo/dashboards-store.ts';
 import { loadRegistry } from '../dashboards/panel-registry.ts';
 import { resolveFilters } from '../dashboards/filters.ts';
 

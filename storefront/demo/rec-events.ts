@@ -4,11 +4,11 @@
 // event log like any collected event, so the recommendations dashboard has something to show in tests,
 // the benchmark and a demo. Seeded: the same store gives the same events.
 import crypto from 'node:crypto';
-import { partitionKey, type CollectedRecord } from '../ingest/contract.ts';
-import type { ClickHouse } from '../lib/clickhouse.ts';
-import type { Config } from '../lib/config.ts';
-import type { EventLog } from '../lib/eventlog/types.ts';
-import { Random } from '../storefront/demo/random.ts';
+import { partitionKey, type CollectedRecord } from '../../ingest/contract.ts';
+import type { ClickHouse } from '../../lib/clickhouse.ts';
+import type { Config } from '../../lib/config.ts';
+import type { EventLog } from '../../lib/eventlog/types.ts';
+import { Random } from './random.ts';
 
 const UA: Record<string, string> = {
   desktop: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',

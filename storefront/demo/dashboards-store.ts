@@ -1,12 +1,13 @@
 // A store every dashboard panel has data in, for tests and the benchmark: the demo catalogue and
 // history through the event log, recommendation events on top, a few malformed events for the dead
-// letter, two RFM runs a month apart (segment movement) and then every registered model.
-import type { ClickHouse } from '../lib/clickhouse.ts';
-import type { Config } from '../lib/config.ts';
-import type { EventLog } from '../lib/eventlog/types.ts';
-import { appendDemoHistory, loadCatalogue, type DemoSize } from '../storefront/demo/load.ts';
-import { appendDemoRecEvents } from './demo-rec-events.ts';
-import type { ModelRunner, ModelRunRecord } from '../models/runner.ts';
+// letter, two RFM runs a month apart (segment movement) and then every registered model. Lives with the
+// other demo data, not in dashboards/, so neither top-level app imports the other.
+import type { ClickHouse } from '../../lib/clickhouse.ts';
+import type { Config } from '../../lib/config.ts';
+import type { EventLog } from '../../lib/eventlog/types.ts';
+import { appendDemoHistory, loadCatalogue, type DemoSize } from './load.ts';
+import { appendDemoRecEvents } from './rec-events.ts';
+import type { ModelRunner, ModelRunRecord } from '../../models/runner.ts';
 
 /** The parts of a running cvm the demo store fills (bin/runtime.ts's Runtime has this shape). */
 export interface DemoStoreTarget {
