@@ -1,6 +1,6 @@
 // `cvm import transactions FILE --format cdnow|online-retail|generic`: back-fills purchase history from a
-// shop export straight into ClickHouse through the transformer's own code (validation, currency, country,
-// dead letters). Re-running the same file stores nothing twice.
+// shop export straight into ClickHouse through the transformer's own steps (validation, currency, country,
+// dead letters; transform/import-records.ts). Re-running the same file stores nothing twice.
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,12 +8,11 @@ import type { CliContext } from '../../lib/cli-context.ts';
 import { UserError } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
-import { EventsTransformer } from '../../transform/events.consumer.ts';
+import { importRecords } from '../../transform/import-records.ts';
 import { FORMATS, detectFormat, type TransactionFormat } from '../../models/transactions/readers.ts';
 import { TransactionFileError } from '../../models/transactions/errors.ts';
 import { onlineRetailEvents, simpleEvents, type ImportedEvent, type ImportedProduct } from '../../ingest/import/shop-export.ts';
 import type { CollectedRecord } from '../../ingest/contract.ts';
-import type { StoredRecord } from '../../lib/eventlog/types.ts';
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,35 +40,20 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const ch = await openStore(ctx.config, ctx.log);
   const t0 = Date.now();
   try {
-    const transformer = new EventsTransformer({ ch, config: ctx.config, log: ctx.log });
-    await transformer.refreshFx();
-    // Offsets on a per-file topic make re-imports idempotent through the transformer's high-water marks.
-    const topic = `import:${crypto.createHash('sha1').update(path.resolve(file)).digest('hex').slice(0, 12)}`;
+    // The file's identity: its rows carry it as their source, so a re-import finds what is stored.
+    const importSource = `import:${crypto.createHash('sha1').update(path.resolve(file)).digest('hex').slice(0, 12)}`;
     const products = new Map<string, ImportedProduct>();
-    const source: AsyncGenerator<ImportedEvent[]> =
+    const events: AsyncGenerator<ImportedEvent[]> =
       format === 'online-retail'
         ? onlineRetailEvents(file, currency, products)
         : simpleEvents(file, { format, ...(values['customer-col'] ? { customerCol: values['customer-col'] } : {}), ...(values['date-col'] ? { dateCol: values['date-col'] } : {}), ...(values['amount-col'] ? { amountCol: values['amount-col'] } : {}) }, currency);
-    let offset = 0;
-    let pending: StoredRecord[] = [];
-    const flush = async () => {
-      if (!pending.length) return;
-      await transformer.handle({ topic, partition: 0, firstOffset: pending[0]!.offset, lastOffset: pending[pending.length - 1]!.offset, records: pending });
-      pending = [];
-    };
-    for await (const events of source) {
-      for (const e of events) {
-        const rec: CollectedRecord = { v: 1, site: ctx.config.keys.demoSite, received_at: e.tsMs, source: 'import', event: e.event };
-        pending.push({ offset: offset++, key: '', value: JSON.stringify(rec), timestamp: e.tsMs });
-        if (pending.length >= 20_000) await flush();
-      }
-    }
-    await flush();
+    const site = ctx.config.keys.demoSite;
+    const counts = await importRecords({ ch, config: ctx.config }, importSource, collected(events, site));
     if (products.size) {
       await ch.insert('products', [...products.values()].map((p) => ({ product_id: p.product_id, title: p.title, category: '', price: p.price, currency: p.currency, stock: 1000, listed: 1 })));
     }
-    const s = transformer.stats;
-    const report = { file, format, currency, events: offset, stored: s.eventsOut, rejected: s.rejected, duplicates_skipped: offset - s.eventsOut - s.rejected, products: products.size, seconds: (Date.now() - t0) / 1000 };
+    const { records, stored, rejected } = counts;
+    const report = { file, format, currency, events: records, stored, rejected, duplicates_skipped: records - stored - rejected, products: products.size, seconds: (Date.now() - t0) / 1000 };
     ctx.out(values.json ? JSON.stringify(report) : `imported ${report.stored} events (${report.rejected} rejected, ${report.duplicates_skipped} already stored) from ${file} in ${report.seconds.toFixed(1)} s`);
     return 0;
   } catch (err) {
@@ -78,4 +62,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   } finally {
     await ch.close();
   }
+}
+
+/** Shop-export events as the collector would have recorded them, received when they happened. */
+async function* collected(events: AsyncGenerator<ImportedEvent[]>, site: string): AsyncGenerator<CollectedRecord[]> {
+  for await (const batch of events) yield batch.map((e) => ({ v: 1, site, received_at: e.tsMs, source: 'import', event: e.event }));
 }
