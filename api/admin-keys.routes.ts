@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
-import { audit } from './audit.ts';
+import { actorOf, recordAudit } from '../lib/audit.ts';
 import { apiServices } from './services.ts';
 import { KEY_ROLES, KeyInputError, type KeyRole } from './keys.ts';
 
@@ -28,7 +28,7 @@ export default async function adminKeysRoutes(app: FastifyInstance, opts: { deps
     async (req, reply) => {
       try {
         const { key, secret } = await keys.create({ ...req.body, createdBy: req.principal!.keyId });
-        await audit(deps.ch, req.principal, 'key_create', key.key_id, { role: key.role, name: key.name, site: key.site });
+        await recordAudit(deps.ch, actorOf(req.principal), 'key_create', key.key_id, { role: key.role, name: key.name, site: key.site });
         return reply.code(201).send({ ...key, key: secret, note: 'store this key now: it is not kept and cannot be shown again' });
       } catch (err) {
         if (err instanceof KeyInputError) return reply.code(400).send({ error: 'invalid_request', field: err.field, message: err.message });
@@ -47,7 +47,7 @@ export default async function adminKeysRoutes(app: FastifyInstance, opts: { deps
     { preHandler: admin, schema: { summary: 'Revoke an API key', tags: ['admin'], params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) } },
     async (req, reply) => {
       if (!(await keys.revoke(req.params.id))) return reply.code(404).send({ error: 'not_found', field: 'id', message: `no live key ${req.params.id}` });
-      await audit(deps.ch, req.principal, 'key_revoke', req.params.id);
+      await recordAudit(deps.ch, actorOf(req.principal), 'key_revoke', req.params.id);
       return reply.code(204).send();
     },
   );

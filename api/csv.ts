@@ -1,19 +1,7 @@
-// CSV (RFC 4180) for exports. Text that a spreadsheet would run as a formula (= + - @ at the start) is
-// prefixed with a quote, so an exported customer list cannot carry a formula into someone's Excel.
+// CSV answers over HTTP: when a request asks for CSV, and the download headers. The cells themselves
+// (quoting, non-finite numbers, formula defusing) are lib/csv.ts's, the same for every export.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-function cell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  let s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : JSON.stringify(v);
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function toCsv(columns: string[], rows: Array<Record<string, unknown>>): string {
-  const lines = [columns.map(cell).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join(','));
-  return lines.join('\r\n') + '\r\n';
-}
+import { toCsv } from '../lib/csv.ts';
 
 /** CSV when asked with ?format=csv or Accept: text/csv (and not JSON first). */
 export function wantsCsv(req: FastifyRequest): boolean {

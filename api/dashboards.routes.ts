@@ -13,7 +13,7 @@ import { FilterError, resolveFilters, type FilterQuery, type Filters } from '../
 import { modelRunCounts, panelData, type PanelContext } from '../dashboards/panel-data.ts';
 import { pipelineStatus } from '../transform/pipeline-status.ts';
 import type { EventsTransformer } from '../transform/events.consumer.ts';
-import { toCsv } from '../dashboards/csv.ts';
+import { sendCsv } from './csv.ts';
 
 const UI_DIR = path.join(DASHBOARDS_DIR, 'ui');
 const TYPES: Record<string, string> = {
@@ -164,10 +164,7 @@ export default async function dashboardsRoutes(app: FastifyInstance, opts: { dep
       if (req.query.format === 'csv') {
         if (data.status === 'error') return reply.code(500).send({ error: 'internal_error', message: data.message });
         const name = `${panel.id}_${filters.from}_${filters.to}${filters.country ? '_' + filters.country : ''}.csv`;
-        return reply
-          .header('content-type', 'text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9_.-]/g, '_')}"`)
-          .send(toCsv(data.columns, data.rows));
+        return sendCsv(reply, name, data.columns, data.rows);
       }
       return { panel: panel.id, filters, ...data };
     },

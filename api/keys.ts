@@ -10,7 +10,7 @@ import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { KeyResolver, Principal, Role } from './auth.ts';
 import { siteAllowsOrigin, type Site, type WriteKeyResolver } from '../ingest/write-keys.ts';
-import { audit } from './audit.ts';
+import { SYSTEM_ACTOR, recordAudit } from '../lib/audit.ts';
 
 export type KeyRole = Role | 'write';
 export const KEY_ROLES: readonly KeyRole[] = ['storefront', 'analyst', 'admin', 'write'];
@@ -149,7 +149,7 @@ export class ApiKeyStore {
     if (!key || key === this.bootstrapAdmin) return;
     this.bootstrapAdmin = key;
     this.log.warn({ file: this.bootstrap.file }, 'bootstrap admin key rotated: the previous key no longer works');
-    void audit(this.ch, undefined, 'admin_key_rotate', BOOTSTRAP_ADMIN_ID).catch((err: unknown) => this.log.warn({ err }, 'audit of the admin key rotation failed'));
+    void recordAudit(this.ch, SYSTEM_ACTOR, 'admin_key_rotate', BOOTSTRAP_ADMIN_ID).catch((err: unknown) => this.log.warn({ err }, 'audit of the admin key rotation failed'));
   }
 
   async reload(): Promise<void> {

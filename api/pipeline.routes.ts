@@ -4,7 +4,7 @@ import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
 import { pipelineStatus } from '../transform/pipeline-status.ts';
 import { importRates, parseRatesCsv } from '../transform/fx.ts';
-import { recordAudit } from '../transform/admin-audit.ts';
+import { actorOf, recordAudit } from '../lib/audit.ts';
 import type { EventsTransformer } from '../transform/events.consumer.ts';
 
 export default async function pipelineRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
@@ -37,7 +37,7 @@ export default async function pipelineRoutes(app: FastifyInstance, opts: { deps:
       const t = transformer();
       if (t) await t.refresh();
       const principal = req.principal!;
-      await recordAudit(deps.ch, { id: principal.keyId, role: principal.role }, 'fx.import', 'fx_rates', { rows: res.rows, currencies: res.currencies, days: res.days });
+      await recordAudit(deps.ch, actorOf(principal), 'fx.import', 'fx_rates', { rows: res.rows, currencies: res.currencies, days: res.days });
       return { imported: res.rows, currencies: res.currencies, days: res.days, transformer_reloaded: Boolean(t) };
     },
   );

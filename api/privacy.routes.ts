@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
-import { audit } from './audit.ts';
+import { actorOf, recordAudit } from '../lib/audit.ts';
 import { apiServices } from './services.ts';
 import { CustomerIdParams } from './customers.routes.ts';
 import { eraseCustomer, exportCustomer, hashedId } from './erasure.ts';
@@ -25,7 +25,7 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
     async (req, reply) => {
       const result = await eraseCustomer(deps, req.params.id);
       const complete = Object.keys(result.remaining).length === 0;
-      await audit(deps.ch, req.principal, 'erase', hashedId(req.params.id), {
+      await recordAudit(deps.ch, actorOf(req.principal), 'erase', hashedId(req.params.id), {
         erased: result.erased, remaining: result.remaining, customer_ids: result.ids.customers.length, anonymous_ids: result.ids.anonymous.length, caches: result.caches,
         log_records: result.log_records,
       });
@@ -52,7 +52,7 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
     },
     async (req, reply) => {
       const data = await exportCustomer(deps, req.params.id, pii);
-      await audit(deps.ch, req.principal, 'export', hashedId(req.params.id), { tables: data ? Object.fromEntries(Object.entries(data.tables).map(([t, r]) => [t, r.length])) : {} });
+      await recordAudit(deps.ch, actorOf(req.principal), 'export', hashedId(req.params.id), { tables: data ? Object.fromEntries(Object.entries(data.tables).map(([t, r]) => [t, r.length])) : {} });
       if (!data) return reply.code(404).send({ error: 'not_found', field: 'id', message: `no data held for customer ${req.params.id}` });
       return reply.header('Content-Disposition', `attachment; filename="customer-export.json"`).send({ exported_at: new Date().toISOString(), ...data });
     },

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { requireRole } from './auth.ts';
-import { audit } from './audit.ts';
+import { actorOf, recordAudit } from '../lib/audit.ts';
 import { SqlGuard, SqlRejected, clickhouseMessage, explainSettings, querySettings, type GuardedQuery } from './query/sql-guard.ts';
 import { AnalystQueue, QueueRefused } from './query/analyst-queue.ts';
 import { sendCsv } from './csv.ts';
@@ -89,7 +89,7 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
       const text = req.body.sql;
       const started = Date.now();
       const record = (status: string, extra: Record<string, unknown>) =>
-        audit(deps.ch, req.principal, 'query', '', { sql: text, status, ms: Date.now() - started, ...extra });
+        recordAudit(deps.ch, actorOf(req.principal), 'query', '', { sql: text, status, ms: Date.now() - started, ...extra });
       let scanned: ScannedSql;
       try {
         scanned = SqlGuard.scan(text);

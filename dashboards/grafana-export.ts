@@ -2,7 +2,7 @@
 // (grafana-clickhouse-datasource): query parameters become the plugin's time macros and dashboard
 // variables, chart types the nearest Grafana panel. Panels that are not SQL (event-log lag) and hidden
 // dashboards (customer 360, which needs a customer) are left out.
-import type { Registry } from './panel-registry.ts';
+import { identifierValues, type Registry } from './panel-registry.ts';
 import type { Format, Lang, Panel } from './panel-schema.ts';
 
 export const GRAFANA_DATASOURCE = { type: 'grafana-clickhouse-datasource', uid: 'cvm-clickhouse' } as const;
@@ -18,10 +18,11 @@ const PARAM_SQL: Record<string, string> = {
   'grain:String': '${grain:sqlstring}',
 };
 
-export function toGrafanaSql(sqlText: string): string {
+/** `identifiers`: the panel's `{name:Identifier}` values (allow-listed, see identifierValues), written in as names. */
+export function toGrafanaSql(sqlText: string, identifiers: Record<string, string> = {}): string {
   const body = sqlText.replace(/^\s*--[^\n]*\n/gm, '').trim();
   return body.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([^}]+)\}/g, (m, name: string, type: string) => {
-    const r = PARAM_SQL[`${name}:${type.trim()}`];
+    const r = type.trim() === 'Identifier' ? identifiers[name] : PARAM_SQL[`${name}:${type.trim()}`];
     if (!r) throw new Error(`no Grafana form for the query parameter ${m}`);
     return r;
   });
@@ -77,7 +78,7 @@ function grafanaPanel(panel: Panel, sql: string, id: number, gridPos: Json, opts
       // Plugin formats: 0 time series (string columns become series labels), 1 table.
       format: timeseries ? 0 : 1,
       queryType: timeseries ? 'timeseries' : 'table',
-      rawSql: toGrafanaSql(sql),
+      rawSql: toGrafanaSql(sql, identifierValues(panel)),
     }],
     fieldConfig: { defaults: {}, overrides: overrides(panel, lang, currency, cols) },
   };

@@ -3,11 +3,12 @@
 // enough times or its table does not exist yet; a panel with a fallback SQL uses it when the primary
 // reads a table this store does not have.
 import type { ClickHouse } from '../lib/clickhouse.ts';
+import { CH_ERROR, isClickHouseError } from '../lib/clickhouse-errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Filters } from './filters.ts';
 import { paramsFor } from './filters.ts';
 import type { Panel } from './panel-schema.ts';
-import type { Registry } from './panel-registry.ts';
+import { identifierValues, type Registry } from './panel-registry.ts';
 import { pipelineRows } from './pipeline-lag.ts';
 import type { PipelineStatus } from '../transform/pipeline-status.ts';
 
@@ -47,8 +48,7 @@ export async function modelRunCounts(ch: ClickHouse): Promise<Map<string, number
 }
 
 export function isMissingTable(err: unknown): boolean {
-  const e = err as { type?: string; code?: string; message?: string };
-  return e?.type === 'UNKNOWN_TABLE' || e?.code === '60' || /UNKNOWN_TABLE|Unknown table expression|does(?:n't| not) exist/i.test(e?.message ?? '');
+  return isClickHouseError(err, CH_ERROR.UNKNOWN_TABLE);
 }
 
 function finish(rows: Array<Record<string, unknown>>, t0: number): PanelData {
@@ -73,7 +73,7 @@ export async function panelData(ctx: PanelContext, panel: Panel, filters: Filter
     return finish(rows, t0);
   }
 
-  const params = paramsFor(panel.params, filters);
+  const params = { ...paramsFor(panel.params, filters), ...identifierValues(panel) };
   try {
     return finish(await ctx.ch.rows(readOnly(ctx.registry.sqlOf(panel)), params), t0);
   } catch (err) {

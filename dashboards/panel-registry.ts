@@ -8,10 +8,12 @@ import { Value } from '@sinclair/typebox/value';
 import { sql } from '../lib/sql.ts';
 import {
   DashboardListSchema,
+  IDENTIFIER_PARAMS,
   LabelsSchema,
   PARAM_TYPES,
   PanelSchema,
   type Dashboard,
+  type IdentifierName,
   type LocalText,
   type Panel,
   type ParamName,
@@ -37,6 +39,24 @@ export function sqlParams(text: string): Map<string, string> {
     const prev = out.get(m[1]!);
     const type = m[2]!.trim();
     out.set(m[1]!, prev && prev !== type ? `${prev}|${type}` : type);
+  }
+  return out;
+}
+
+function isIdentifierName(name: string): name is IdentifierName {
+  return Object.hasOwn(IDENTIFIER_PARAMS, name);
+}
+
+/**
+ * The panel's `{name:Identifier}` values, each checked against IDENTIFIER_PARAMS (again at every use, not
+ * only at load: an identifier goes into the SQL as a name, so nothing outside the list may get there).
+ */
+export function identifierValues(panel: Panel): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(panel.identifiers ?? {})) {
+    const allowed: readonly string[] | undefined = isIdentifierName(name) ? IDENTIFIER_PARAMS[name] : undefined;
+    if (!allowed || !allowed.includes(value)) throw new Error(`panel ${panel.id}: identifier ${name} = '${value}' is not one of ${allowed?.join(', ') ?? 'the allowed identifier parameters'}`);
+    out[name] = value;
   }
   return out;
 }
@@ -126,12 +146,18 @@ function checkPanel(p: Panel, dashboards: Dashboard[], seen: Panel[], readSql: (
     if (/;\s*$/.test(text.replace(/--[^\n]*/g, '').trim())) issues.push(`${name}.sql ends with ';': a panel is one SELECT`);
     const used = sqlParams(text);
     for (const [param, type] of used) {
+      if (type === 'Identifier') {
+        if (!isIdentifierName(param)) issues.push(`${name}.sql uses {${param}:Identifier}; allowed identifier parameters: ${Object.keys(IDENTIFIER_PARAMS).join(', ')}`);
+        else if (!p.identifiers?.[param]) issues.push(`${name}.sql uses {${param}:Identifier} but "identifiers" does not set '${param}' (one of ${IDENTIFIER_PARAMS[param].join(', ')})`);
+        continue;
+      }
       const expected = PARAM_TYPES[param as ParamName];
       if (!expected) issues.push(`${name}.sql uses {${param}:${type}}; allowed parameters: ${Object.keys(PARAM_TYPES).join(', ')}`);
       else if (type !== expected) issues.push(`${name}.sql declares {${param}:${type}}; it must be {${param}:${expected}}`);
       else if (!p.params.includes(param as ParamName)) issues.push(`${name}.sql uses {${param}:${type}} but "params" does not list '${param}'`);
     }
     for (const param of p.params) if (!used.has(param)) issues.push(`"params" lists '${param}' but ${name}.sql does not use it`);
+    for (const param of Object.keys(p.identifiers ?? {})) if (used.get(param) !== 'Identifier') issues.push(`"identifiers" sets '${param}' but ${name}.sql does not use {${param}:Identifier}`);
   }
   return issues;
 }

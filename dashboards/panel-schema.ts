@@ -20,6 +20,17 @@ export const PARAM_TYPES = {
 export type ParamName = keyof typeof PARAM_TYPES;
 export const PARAM_NAMES = Object.keys(PARAM_TYPES) as ParamName[];
 
+/**
+ * `{name:Identifier}` parameters a panel's SQL may use (one SQL file for several panels that differ only
+ * in a column), each with the columns a panel may name. The panel file fixes the value, never a request;
+ * the loader checks it against this list, so only these names ever reach the SQL as identifiers.
+ */
+export const IDENTIFIER_PARAMS = {
+  /** A visitor dimension of events_resolved. */
+  dim: ['country', 'device'],
+} as const;
+export type IdentifierName = keyof typeof IDENTIFIER_PARAMS;
+
 export const FORMATS = ['money', 'int', 'number', 'percent', 'seconds', 'date', 'datetime', 'text'] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -79,6 +90,8 @@ export const PanelSchema = Type.Object(
     source: Type.Optional(Type.Literal('eventlog-lag')),
     chart: Type.Union(CHART_TYPES.map((c) => Type.Literal(c))),
     params: Type.Array(Type.Union(PARAM_NAMES.map((p) => Type.Literal(p))), { uniqueItems: true }),
+    /** Values of the SQL's `{name:Identifier}` parameters (see IDENTIFIER_PARAMS). */
+    identifiers: Type.Optional(Type.Object({ dim: Type.Optional(Type.Union(IDENTIFIER_PARAMS.dim.map((c) => Type.Literal(c)))) }, { additionalProperties: false })),
     /** Width on a 12-column grid. */
     width: Type.Optional(Type.Integer({ minimum: 2, maximum: 12 })),
     encode: Type.Optional(Encode),

@@ -30,6 +30,14 @@ export class UnknownModelError extends Error {
   }
 }
 
+/** The columns of a model_runs row that every version of it repeats. */
+interface RunRowKey {
+  run_id: string;
+  model: string;
+  version: string;
+  started_at: string;
+}
+
 export function newRunId(model: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[-:T.Z]/g, '').slice(0, 17);
   return `${model}-${stamp}-${crypto.randomBytes(3).toString('hex')}`;
@@ -118,14 +126,14 @@ export class ModelRunner extends EventEmitter {
     const log = this.deps.log.child({ model: job.name });
     const runId = newRunId(job.name);
     const started = Date.now();
-    const base = { run_id: runId, model: job.name, version: job.version, started_at: chTime(started) };
+    const base: RunRowKey = { run_id: runId, model: job.name, version: job.version, started_at: chTime(started) };
     await ch.insert('model_runs', [{ ...base, status: 'running', finished_at: chTime(started), params: '{}', metrics: '{}', rows_written: 0, error: '' }]);
     let result: ModelJobResult | null = null;
     let error: string | undefined;
     try {
       result = await job.run({ ch, config, log, runId, now });
     } catch (err) {
-      error = (err as Error).message || String(err);
+      error = (err instanceof Error && err.message) || String(err);
       log.error({ err, runId }, 'model run failed');
     }
     // Another runner may have taken the job once the lease was lost: this run's outputs must not be served.
@@ -144,29 +152,45 @@ export class ModelRunner extends EventEmitter {
       metrics: result?.metrics ?? {},
       ...(error !== undefined ? { error } : {}),
     };
-    await ch.insert('model_runs', [
+    await this.store(base, record);
+    log.info({ runId, status: record.status, durationMs: record.durationMs, rows: record.rowsWritten }, 'model run finished');
+    if (record.status !== 'ok') return record;
+    // The hooks read the run as the latest 'ok' one, so they run after it is stored as such. NOTE: the first
+    // hook that fails turns the run into a failed one (readers fall back to the previous run) and the later
+    // hooks are skipped: segment sizes and webhook pushes must not act on a run that no longer counts.
+    for (const hook of this.afterRunHooks) {
+      try {
+        await hook(record);
+      } catch (err) {
+        log.error({ err, runId }, 'after-run hook failed; the run is marked failed');
+        return this.markFailed(base, record, `after-run hook failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.emit('run', record);
+    return record;
+  }
+
+  /** One version of the run's model_runs row; the one with the latest finished_at wins (ReplacingMergeTree). */
+  private async store(base: RunRowKey, record: ModelRunRecord): Promise<void> {
+    await this.deps.ch.insert('model_runs', [
       {
         ...base,
         status: record.status,
-        finished_at: chTime(finished),
+        finished_at: chTime(Date.parse(record.finishedAt)),
         params: JSON.stringify(record.params),
         metrics: JSON.stringify({ ...record.metrics, duration_ms: record.durationMs }),
         rows_written: record.rowsWritten,
-        error: error ?? '',
+        error: record.error ?? '',
       },
     ]);
-    log.info({ runId, status: record.status, durationMs: record.durationMs, rows: record.rowsWritten }, 'model run finished');
-    if (record.status === 'ok') {
-      for (const hook of this.afterRunHooks) {
-        try {
-          await hook(record);
-        } catch (err) {
-          log.error({ err, runId }, 'after-run hook failed');
-        }
-      }
-      this.emit('run', record);
-    }
-    return record;
+  }
+
+  private async markFailed(base: RunRowKey, record: ModelRunRecord, error: string): Promise<ModelRunRecord> {
+    // A later finished_at than the 'ok' version, so this version replaces it.
+    const finished = Math.max(Date.now(), Date.parse(record.finishedAt) + 1);
+    const failed: ModelRunRecord = { ...record, status: 'failed', finishedAt: new Date(finished).toISOString(), error };
+    await this.store(base, failed);
+    return failed;
   }
 }
 

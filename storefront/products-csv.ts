@@ -2,6 +2,7 @@
 // quoted fields may hold commas, quotes ("") and line breaks. Header names are matched loosely
 // (product_id or id or sku, ...). A bad row is reported with its line and field and left out; the
 // good rows are imported.
+import { parseCsv } from '../lib/csv.ts';
 import { normaliseCategory } from '../transform/standardise.ts';
 
 export interface ProductInput {
@@ -27,58 +28,6 @@ export interface ParsedProducts {
   problems: RowProblem[];
 }
 
-/** Splits CSV text into records of fields, with the 1-based line each record starts on. */
-export function csvRecords(text: string): Array<{ line: number; fields: string[] }> {
-  const out: Array<{ line: number; fields: string[] }> = [];
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  let line = 1;
-  let start = 1;
-  let any = false;
-  const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const endRecord = () => {
-    fields.push(field);
-    if (any || fields.length > 1 || fields[0] !== '') out.push({ line: start, fields });
-    fields = [];
-    field = '';
-    any = false;
-  };
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (s[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else {
-        if (c === '\n') line++;
-        field += c;
-      }
-      continue;
-    }
-    if (c === '"') {
-      quoted = true;
-      any = true;
-    } else if (c === ',') {
-      fields.push(field);
-      field = '';
-      any = true;
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && s[i + 1] === '\n') i++;
-      endRecord();
-      line++;
-      start = line;
-    } else {
-      field += c;
-      any = true;
-    }
-  }
-  if (any || field !== '' || fields.length) endRecord();
-  return out;
-}
-
 const COLUMNS: Record<keyof ProductInput, string[]> = {
   product_id: ['product_id', 'id', 'sku', 'productid'],
   title: ['title', 'name', 'product_name'],
@@ -102,7 +51,7 @@ function parseBool(v: string): number | null {
 }
 
 export function parseProductsCsv(text: string, defaultCurrency: string): ParsedProducts {
-  const records = csvRecords(text);
+  const records = parseCsv(text);
   const header = records.shift();
   if (!header) throw new Error('the file is empty');
   const names = header.fields.map(norm);

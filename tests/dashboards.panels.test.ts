@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DASHBOARDS_DIR, loadRegistry, sqlParams } from '../dashboards/panel-registry.ts';
+import { DASHBOARDS_DIR, identifierValues, loadRegistry, sqlParams } from '../dashboards/panel-registry.ts';
 import { FilterError, resolveFilters } from '../dashboards/filters.ts';
-import { toCsv } from '../dashboards/csv.ts';
+import { toCsv } from '../lib/csv.ts';
 import { ALL, GRAFANA_DATASOURCE, grafanaDashboards, toGrafanaSql } from '../dashboards/grafana-export.ts';
 import { RFM_SEGMENTS } from '../models/rfm/segments.ts';
 
@@ -61,6 +61,30 @@ describe('panel files', () => {
     expect(problems).toMatch(/zz-bad-chart\.json: \/chart/);
     expect(r.panels.length).toBe(reg.panels.length);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('one funnel SQL serves the by-country and by-device panels, each naming its column from the allow-list', () => {
+    const funnels = reg.panels.filter((p) => p.sql === 'behaviour-funnel-by-dimension');
+    expect(funnels.map((p) => [p.id, identifierValues(p)])).toEqual([
+      ['behaviour-funnel-by-device', { dim: 'device' }],
+      ['behaviour-funnel-by-country', { dim: 'country' }],
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvm-panels-'));
+    fs.cpSync(DASHBOARDS_DIR, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}ui`) });
+    const good = JSON.parse(fs.readFileSync(path.join(dir, 'panels', 'behaviour-funnel-by-device.json'), 'utf8'));
+    const write = (name: string, v: unknown) => fs.writeFileSync(path.join(dir, 'panels', name), JSON.stringify(v));
+    write('zz-column-not-allowed.json', { ...good, id: 'zz-column-not-allowed', identifiers: { dim: 'email' } });
+    write('zz-no-identifier.json', { ...good, id: 'zz-no-identifier', identifiers: undefined });
+    write('zz-unused-identifier.json', { ...JSON.parse(fs.readFileSync(path.join(dir, 'panels', 'overview-kpis.json'), 'utf8')), id: 'zz-unused-identifier', identifiers: { dim: 'device' } });
+    const r = loadRegistry({ dir });
+    const problems = r.problems.join('\n');
+    expect(problems).toMatch(/zz-column-not-allowed\.json: \/identifiers\/dim/);
+    expect(problems).toMatch(/zz-no-identifier\.json: .*uses \{dim:Identifier\} but "identifiers" does not set 'dim' \(one of country, device\)/);
+    expect(problems).toMatch(/zz-unused-identifier\.json: "identifiers" sets 'dim' but overview-kpis\.sql does not use \{dim:Identifier\}/);
+    expect(r.panels.length).toBe(reg.panels.length);
+    fs.rmSync(dir, { recursive: true, force: true });
+    // Checked again where it is used, whatever the panel object says.
+    expect(() => identifierValues({ ...good, identifiers: { dim: 'email; DROP TABLE events' } })).toThrow(/not one of country, device/);
   });
 });
 
@@ -126,6 +150,8 @@ describe('Grafana export', () => {
       `SELECT 1 WHERE d BETWEEN toDate($__fromTime) AND toDate($__toTime) AND (if(\${country:sqlstring} = '${ALL}', '', \${country:sqlstring}) = '' OR c = if(\${country:sqlstring} = '${ALL}', '', \${country:sqlstring})) AND g = \${grain:sqlstring}`,
     );
     expect(() => toGrafanaSql('SELECT {limit:UInt32}')).toThrow(/limit:UInt32/);
+    expect(toGrafanaSql('SELECT {dim:Identifier} AS {dim:Identifier} GROUP BY {dim:Identifier}', { dim: 'device' })).toBe('SELECT device AS device GROUP BY device');
+    expect(() => toGrafanaSql('SELECT {dim:Identifier}')).toThrow(/dim:Identifier/);
   });
 
   it('the provisioned dashboard files in deploy/grafana/dashboards are the current export', () => {

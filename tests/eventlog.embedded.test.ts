@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeEventLogContract } from './helpers/eventlog-contract.ts';
-import { EmbeddedEventLog } from '../lib/eventlog/embedded.ts';
+import { EmbeddedEventLog, isDiskFull } from '../lib/eventlog/embedded.ts';
 import { LogFullError } from '../lib/eventlog/types.ts';
 import { initLogging } from '../lib/logger.ts';
 import { tempDir } from './helpers/runtime.ts';
@@ -31,6 +31,20 @@ describe('embedded log bounds', () => {
     await l.append('t', [{ key: 'k', value: big }]);
     expect(l.bytes('t')).toBeLessThan(200_000);
     await cleanup();
+  });
+
+  it('tells a full disk by the error code, not by the message', () => {
+    // lmdb's native layer puts the errno in `code` as a number: a full 1 MiB tmpfs fails the commit with
+    // EIO (5), "Input/output error"; a write() that finds no room gives ENOSPC (28). Node's fs says 'ENOSPC'.
+    const lmdb = (message: string, code: number) => Object.assign(new Error(message), { code });
+    expect(isDiskFull(lmdb('Input/output error', 5))).toBe(true);
+    expect(isDiskFull(lmdb('No space left on device', 28))).toBe(true);
+    expect(isDiskFull(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }))).toBe(true);
+    expect(isDiskFull(lmdb('MDB_MAP_FULL: Environment mapsize limit reached', -30792))).toBe(false);
+    // A message that only mentions it is not a full disk.
+    expect(isDiskFull(new Error('event log cannot write: No space left on device (EIO)'))).toBe(false);
+    expect(isDiskFull(lmdb('Permission denied', 13))).toBe(false);
+    expect(isDiskFull('ENOSPC')).toBe(false);
   });
 
   it('never trims what a group has not consumed', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { fromRows } from '../models/recs/interactions.ts';
 import { groundTruth, stratifiedSplit, timeSplit } from '../models/recs/splits.ts';
 import { parseTimestamp, readInteractions } from '../models/recs/readers.ts';
-import { splitCsvLine } from '../models/recs/csv.ts';
+import { splitCsvRecord } from '../lib/csv.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures', 'recs');
 
@@ -53,9 +53,9 @@ describe('splits', () => {
 
 describe('readers', () => {
   it('CSV lines with quotes, embedded commas and doubled quotes', () => {
-    expect(splitCsvLine('1,"A,B",3')).toEqual(['1', 'A,B', '3']);
-    expect(splitCsvLine('1,"RECORD FRAME 7"" SINGLE",3')).toEqual(['1', 'RECORD FRAME 7" SINGLE', '3']);
-    expect(splitCsvLine('a,,c')).toEqual(['a', '', 'c']);
+    expect(splitCsvRecord('1,"A,B",3')).toEqual(['1', 'A,B', '3']);
+    expect(splitCsvRecord('1,"RECORD FRAME 7"" SINGLE",3')).toEqual(['1', 'RECORD FRAME 7" SINGLE', '3']);
+    expect(splitCsvRecord('a,,c')).toEqual(['a', '', 'c']);
   });
 
   it('online-retail: skips cancellations, non-positive quantities, missing customers; reads .gz too', async () => {

@@ -8,7 +8,8 @@ import type { Runtime } from '../bin/runtime.ts';
 import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { run as importProducts } from '../bin/commands/import-products.ts';
-import { csvRecords, parseProductsCsv } from '../storefront/products-csv.ts';
+import { parseCsv } from '../lib/csv.ts';
+import { parseProductsCsv } from '../storefront/products-csv.ts';
 import { shopFor } from '../storefront/shop.ts';
 import { langFromAcceptLanguage } from '../storefront/i18n.ts';
 import { regionCurrency } from '../storefront/currency.ts';
@@ -28,7 +29,7 @@ const CSV = [
 
 describe('products CSV', () => {
   it('splits RFC 4180 records: quotes, doubled quotes, line breaks in fields, CRLF, BOM', () => {
-    const recs = csvRecords(CSV);
+    const recs = parseCsv(CSV);
     expect(recs[0]!.fields[0]).toBe('SKU');
     expect(recs[1]!.fields[2]).toBe('A mug, glazed "by hand".');
     expect(recs[3]).toMatchObject({ line: 4, fields: ['TEA-1', 'Jasmine Tea 茉莉花茶', 'Line one\r\nline two', 'Food > Tea', 'tea|茶', '8', 'EUR', '40', 'true'] });

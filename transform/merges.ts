@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import { chTime } from '../lib/clickhouse.ts';
 import { sql } from '../lib/sql.ts';
-import { recordAudit, type Actor } from './admin-audit.ts';
+import { recordAudit, type Actor } from '../lib/audit.ts';
 
 export const MAX_CHAIN = 4;
 

@@ -16,7 +16,7 @@ import type { Config } from '../lib/config.ts';
 import { sql } from '../lib/sql.ts';
 import type { EventLog, LogRecord } from '../lib/eventlog/types.ts';
 import { partitionKey, type CollectedRecord } from '../ingest/contract.ts';
-import { recordAudit, type Actor } from './admin-audit.ts';
+import { recordAudit, type Actor } from '../lib/audit.ts';
 
 export const REPLAY_MAX = 10_000;
 

@@ -8,7 +8,7 @@ import type { PiiCipher } from '../../lib/crypto.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { RFM_SEGMENTS } from '../../models/rfm/segments.ts';
 import type { ModelRunRecord } from '../../models/runner.ts';
-import { audit } from '../audit.ts';
+import { SYSTEM_ACTOR, actorOf, recordAudit } from '../../lib/audit.ts';
 import type { Principal } from '../auth.ts';
 import { listFeatures, type ListPage } from '../customer-list.ts';
 import { compileRuleText, type CompiledRule } from './rule-sql.ts';
@@ -152,7 +152,7 @@ export class SegmentService {
       webhook_secret: secret ? this.pii.encrypt(secret) : '', created_by: by.keyId, created_at: now, deleted: 0, updated_at: now,
     };
     await this.ch.insert('segments', [row]);
-    await audit(this.ch, by, 'segment_create', row.segment_id, { name, rule: input.rule, webhook_host: webhookUrl ? webhookHost(webhookUrl) : null });
+    await recordAudit(this.ch, actorOf(by), 'segment_create', row.segment_id, { name, rule: input.rule, webhook_host: webhookUrl ? webhookHost(webhookUrl) : null });
     return { segment: this.view(row, new Map(), by), webhook_secret: secret };
   }
 
@@ -162,7 +162,7 @@ export class SegmentService {
     if (!row) return false;
     if (by.role !== 'admin' && row.created_by !== by.keyId) throw new SegmentForbiddenError('id', `segment ${id} was saved by another key; only its creator or an admin may delete it`);
     await this.ch.insert('segments', [{ ...row, deleted: 1, updated_at: chTime(Math.max(Date.now(), Date.parse(row.updated_at + 'Z') + 1)) }]);
-    await audit(this.ch, by, 'segment_delete', id);
+    await recordAudit(this.ch, actorOf(by), 'segment_delete', id);
     return true;
   }
 
@@ -230,7 +230,7 @@ export class SegmentService {
       // Checked again at every push: the name may resolve elsewhere now, and rows saved before the check existed.
       const result = await deliver(s.webhook_url, secret, payload, this.log, this.webhookOptions, this.webhookPolicy);
       if (!result.ok) this.log.error({ segmentId: s.segment_id, host: webhookHost(s.webhook_url), attempts: result.attempts, status: result.status, problem: result.error }, 'webhook push gave up');
-      await audit(this.ch, undefined, result.ok ? 'webhook_push' : result.refused ? 'webhook_refused' : 'webhook_failed', s.segment_id, { run_id: run.runId, members: members.length, attempts: result.attempts, status: result.status });
+      await recordAudit(this.ch, SYSTEM_ACTOR, result.ok ? 'webhook_push' : result.refused ? 'webhook_refused' : 'webhook_failed', s.segment_id, { run_id: run.runId, members: members.length, attempts: result.attempts, status: result.status });
     } catch (err) {
       this.log.error({ err, segmentId: s.segment_id }, 'webhook push failed');
     }

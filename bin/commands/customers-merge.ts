@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
-import { CLI_ACTOR } from '../../transform/admin-audit.ts';
+import { CLI_ACTOR } from '../../lib/audit.ts';
 import { listMerges, mergeCustomers, MergeError, undoMerge } from '../../transform/merges.ts';
 
 const USAGE = 'usage: cvm customers merge FROM INTO | cvm customers merge --undo MERGE_ID | cvm customers merge --list';

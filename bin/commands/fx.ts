@@ -6,7 +6,7 @@ import { UserError } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { importRates, parseRatesCsv } from '../../transform/fx.ts';
-import { CLI_ACTOR, recordAudit } from '../../transform/admin-audit.ts';
+import { CLI_ACTOR, recordAudit } from '../../lib/audit.ts';
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const file = argv[0];

@@ -12,7 +12,7 @@ import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { decodeKey, ensureEncryptionKey } from '../../lib/crypto.ts';
 import { SubjectKeys } from '../../lib/subject-keys.ts';
-import { audit } from '../../api/audit.ts';
+import { CLI_ACTOR, recordAudit } from '../../lib/audit.ts';
 
 /** Replaces a key file atomically (write beside it, fsync, rename), mode 0600. */
 function replaceKeyFile(file: string, key: Buffer): void {
@@ -38,7 +38,7 @@ export async function rotateEncryptionKey(ctx: CliContext, newKey: Buffer = cryp
         if (current.file) replaceKeyFile(current.file, newKey);
       },
     });
-    await audit(ch, { keyId: 'cli', role: 'admin' }, 'encryption_key_rotate', current.file ?? 'CVM_ENCRYPTION_KEY', { data_keys: rewrapped });
+    await recordAudit(ch, CLI_ACTOR, 'encryption_key_rotate', current.file ?? 'CVM_ENCRYPTION_KEY', { data_keys: rewrapped });
     return { rewrapped, file: current.file };
   } finally {
     await ch.close();

@@ -6,7 +6,7 @@ import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { adminKeyFile, openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { ApiKeyStore, KEY_ROLES, KeyInputError, generateAdminKey, writeAdminKeyFile, type KeyRole } from '../../api/keys.ts';
-import { audit } from '../../api/audit.ts';
+import { CLI_ACTOR, recordAudit } from '../../lib/audit.ts';
 import { KEY_RELOAD_MS } from '../../api/services.ts';
 import { identitySecrets } from '../../ingest/identity.ts';
 
@@ -34,7 +34,7 @@ export const create = {
       try {
         const origins = values.origins?.split(',').map((s) => s.trim()).filter(Boolean);
         const { key, secret } = await keys.create({ role, createdBy: 'cli', ...(values.name ? { name: values.name } : {}), ...(values.site ? { site: values.site } : {}), ...(origins ? { origins } : {}) });
-        await audit(ch, { keyId: 'cli', role: 'admin' }, 'key_create', key.key_id, { role: key.role, name: key.name, site: key.site });
+        await recordAudit(ch, CLI_ACTOR, 'key_create', key.key_id, { role: key.role, name: key.name, site: key.site });
         if (values.json) ctx.out(JSON.stringify({ ...key, key: secret }));
         else {
           ctx.out(`created ${key.role} key ${key.key_id}${key.name ? ` (${key.name})` : ''}${key.site ? ` for site ${key.site}` : ''}`);
@@ -82,7 +82,7 @@ export const revoke = {
     if (!id) throw new UserError('name the key: cvm keys revoke KEY_ID (see cvm keys list)');
     return withStore(ctx, `keys revoke ${id}`, `curl -X DELETE -H "Authorization: Bearer $CVM_ADMIN_KEY" ${base(ctx)}/${id}`, async (keys, ch) => {
       if (!(await keys.revoke(id))) throw new UserError(`no live key ${id}`);
-      await audit(ch, { keyId: 'cli', role: 'admin' }, 'key_revoke', id);
+      await recordAudit(ch, CLI_ACTOR, 'key_revoke', id);
       ctx.out(`revoked ${id}`);
       return 0;
     });

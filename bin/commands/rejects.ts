@@ -5,7 +5,7 @@ import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { openEventLog } from '../../lib/eventlog/index.ts';
-import { CLI_ACTOR } from '../../transform/admin-audit.ts';
+import { CLI_ACTOR } from '../../lib/audit.ts';
 import { listRejects, replayRejects, RejectsRequestError } from '../../transform/rejects.ts';
 
 const USAGE = 'usage: cvm rejects list [--reason R] [--limit N] [--all] [--json]\n       cvm rejects replay [--reason R | --id ID ...] [--json]';

@@ -2,6 +2,7 @@
 // consumer group. LMDB's default synced commits survive kill -9 and power loss; append resolves after
 // the commit is on disk, so the collector acknowledges only what is durable.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { open, type RootDatabase, type Database } from 'lmdb';
@@ -35,8 +36,26 @@ const PARTITION = 0;
 const TRIM_CHUNK = 200;
 /** Disk space held back for trimming when the disk fills up. */
 const RESERVE_BYTES = 512 * 1024;
-/** How a full disk shows in LMDB's errors: ENOSPC, or EIO for a short write ("filesystem full?" in mdb.c). */
-const DISK_FULL = /ENOSPC|No space left|Input\/output error|EIO/i;
+/**
+ * How a full disk shows in LMDB's errors: the errno as a number in `code` (lmdb's native layer), ENOSPC,
+ * or EIO for a short write ("filesystem full?" in mdb.c); Node's fs says the same as 'ENOSPC' or 'EIO'.
+ */
+const DISK_FULL_CODES = new Set<number | string>([os.constants.errno.ENOSPC, os.constants.errno.EIO, 'ENOSPC', 'EIO']);
+/** LMDB's own "the map (its size limit) is full": the log is full, the disk need not be. */
+const MDB_MAP_FULL = -30792;
+
+function errorCode(err: unknown): unknown {
+  return err instanceof Error && 'code' in err ? err.code : undefined;
+}
+
+/** True when a failed LMDB write failed because the disk is full (by its code, not its message). */
+export function isDiskFull(err: unknown): boolean {
+  const code = errorCode(err);
+  return (typeof code === 'number' || typeof code === 'string') && DISK_FULL_CODES.has(code);
+}
+
+/** The log refused an append because the disk under it is full (not because of its byte budget). */
+class DiskFullError extends LogFullError {}
 
 /**
  * A failed LMDB commit rejects with 'Commit failed' and the cause (e.g. ENOSPC) in a separate `commitError`
@@ -50,7 +69,7 @@ async function durable<T>(write: Promise<T>): Promise<T> {
     const pending = (err as { commitError?: unknown }).commitError;
     if (pending instanceof Promise) {
       const cause = await pending.then(() => undefined, (e: unknown) => e);
-      if (cause instanceof Error) throw Object.assign(new Error(`LMDB commit failed: ${cause.message}`), { cause, code: (cause as NodeJS.ErrnoException).code });
+      if (cause instanceof Error) throw Object.assign(new Error(`LMDB commit failed: ${cause.message}`), { cause, code: errorCode(cause) });
     }
     throw err;
   }
@@ -134,7 +153,7 @@ export class EmbeddedEventLog implements EventLog {
       if (!(err instanceof LogFullError)) throw err;
       // Full (budget or disk): records every group already consumed may still take the room, retention or
       // not; drop them and try once more. Appends wait meanwhile, so they do not eat the room first.
-      this.makingRoom ??= this.makeRoom(DISK_FULL.test(err.message)).finally(() => (this.makingRoom = null));
+      this.makingRoom ??= this.makeRoom(err instanceof DiskFullError).finally(() => (this.makingRoom = null));
       await this.makingRoom;
       await this.write(topicName, records);
     }
@@ -179,8 +198,9 @@ export class EmbeddedEventLog implements EventLog {
       );
     } catch (err) {
       if (err instanceof LogFullError) throw err;
-      const msg = String((err as Error).message ?? err);
-      if (/MDB_MAP_FULL|MDB_DISK_FULL/i.test(msg) || DISK_FULL.test(msg)) throw new LogFullError(`event log cannot write: ${msg}`);
+      const why = err instanceof Error ? err.message : String(err);
+      if (isDiskFull(err)) throw new DiskFullError(`event log cannot write, the disk is full: ${why}`);
+      if (errorCode(err) === MDB_MAP_FULL) throw new LogFullError(`event log cannot write: ${why}`);
       throw err;
     }
   }

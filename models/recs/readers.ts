@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
-import { splitCsvLine } from './csv.ts';
+import { splitCsvRecord } from '../../lib/csv.ts';
 import { InteractionsBuilder, type Interactions } from './interactions.ts';
 
 export type InteractionFormat = 'online-retail' | 'movielens' | 'generic';
@@ -60,7 +60,7 @@ async function readOnlineRetail(file: string, b: InteractionsBuilder, stats: Rea
   for await (const line of lines(file)) {
     stats.lines++;
     if (line.length === 0) continue;
-    const f = splitCsvLine(line);
+    const f = splitCsvRecord(line);
     if (!col) {
       col = Object.fromEntries(f.map((name, i) => [name.trim(), i]));
       for (const need of ['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'CustomerID']) {
@@ -88,7 +88,7 @@ async function readMovielens(file: string, b: InteractionsBuilder, stats: ReadSt
   for await (const line of lines(file)) {
     stats.lines++;
     if (line.length === 0) continue;
-    const f = line.includes('\t') ? line.split('\t') : line.includes('::') ? line.split('::') : splitCsvLine(line);
+    const f = line.includes('\t') ? line.split('\t') : line.includes('::') ? line.split('::') : splitCsvRecord(line);
     if (first) {
       first = false;
       if (f[0] === 'userId' || Number.isNaN(Number(f[0]))) continue;
@@ -108,7 +108,7 @@ async function readGeneric(file: string, b: InteractionsBuilder, stats: ReadStat
   for await (const line of lines(file)) {
     stats.lines++;
     if (line.trim().length === 0) continue;
-    const f = splitCsvLine(line);
+    const f = splitCsvRecord(line);
     const ts = parseTimestamp(f[2] ?? '');
     if (first) {
       first = false;

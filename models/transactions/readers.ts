@@ -1,7 +1,7 @@
 // Readers that turn transaction files of several layouts into one row type. Each reader streams the
 // file in batches (one read chunk of lines at a time) and counts what it skipped, so a caller can tell
 // the user how much of the file was usable.
-import { CsvRecordJoiner, guessDelimiter, splitCsv } from './csv.ts';
+import { CsvLineReader, endsInsideQuotes, guessDelimiter, splitCsvRecord } from '../../lib/csv.ts';
 import { parseDay } from './dates.ts';
 import { TransactionFileError } from './errors.ts';
 import { checkReadable, firstLine, readLineBatches } from './lines.ts';
@@ -92,24 +92,24 @@ export function columnIndex(header: string[], names: string[], file: string, wha
 /** Batches of CSV records after the header line; the header comes with each batch. */
 export async function* headedRecords(file: string): AsyncGenerator<{ header: string[]; records: string[][] }> {
   let header: string[] | null = null;
-  let joiner = new CsvRecordJoiner();
+  let reader = new CsvLineReader();
   for await (const lines of readLineBatches(file)) {
     const records: string[][] = [];
     for (const line of lines) {
       if (header === null) {
+        if (endsInsideQuotes(line)) throw new TransactionFileError(`${file}: the header line has an unclosed quote`);
         const delim = guessDelimiter(line);
-        header = splitCsv(line, delim);
-        if (!header) throw new TransactionFileError(`${file}: the header line has an unclosed quote`);
-        joiner = new CsvRecordJoiner(delim);
+        header = splitCsvRecord(line, delim);
+        reader = new CsvLineReader(delim);
         continue;
       }
-      const rec = joiner.push(line);
+      const rec = reader.push(line);
       if (rec && !(rec.length === 1 && rec[0] === '')) records.push(rec);
     }
     if (header && records.length > 0) yield { header, records };
   }
   if (header === null) throw new TransactionFileError(`${file} is empty`);
-  const rest = joiner.flush();
+  const rest = reader.flush();
   if (rest) yield { header, records: [rest] };
 }
 
@@ -182,7 +182,7 @@ export async function detectFormat(file: string): Promise<TransactionFormat | nu
   const line = await firstLine(file);
   if (line !== null) {
     if (/^\s*\d+\s+(\d+\s+)?\d{8}\s+\d+\s+-?[\d.]+\s*$/.test(line) || /^\s*customer_id\s+date\s+number_of_cds/i.test(line)) return 'cdnow';
-    const header = splitCsv(line, guessDelimiter(line)) ?? [];
+    const header = endsInsideQuotes(line) ? [] : splitCsvRecord(line, guessDelimiter(line));
     const lower = header.map((h) => h.trim().toLowerCase());
     if (lower.includes('invoicedate') && lower.some((h) => h === 'customerid' || h === 'customer id')) return 'online-retail';
   }
