@@ -1,10 +1,9 @@
 // API keys (admin): create (the key is in the answer, once), list (never the secrets), revoke.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { actorOf, recordAudit } from '../lib/audit.ts';
-import { apiServices } from './services.ts';
 import { KEY_ROLES, KeyInputError, type KeyRole } from './keys.ts';
 
 const CreateKey = Type.Object(
@@ -17,9 +16,9 @@ const CreateKey = Type.Object(
   { additionalProperties: false },
 );
 
-export default async function adminKeysRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function adminKeysRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
-  const { keys } = apiServices(deps);
+  const { keys } = deps.services;
   const admin = requireRole(deps, 'admin');
 
   app.post<{ Body: { role: KeyRole; name?: string; site?: string; origins?: string[] } }>(

@@ -1,14 +1,14 @@
 // buildApp(deps) assembles the HTTP surface of whichever roles this process runs; listen() happens in the CLI.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
-import { ROUTE_MODULES } from './routes.ts';
+import type { ApiDeps } from './services.ts';
+import { ROUTE_MODULES, type RouteModule } from './routes.ts';
 import { requireRole } from './auth.ts';
 import { installApiCors, installSecurityHeaders } from './http-hardening.ts';
 import { installRequestMetrics } from './metrics.ts';
 import { registerDocs } from './openapi.ts';
 import { RouteRegistry, hoistRoleGuard } from './route-registry.ts';
-import { closeApiServices, installApiServices } from './services.ts';
 import fs from 'node:fs';
+import { TRANSFORM_GROUP } from '../transform/events.consumer.ts';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -22,7 +22,11 @@ function trustProxyOption(setting: false | number | string[]): boolean | string[
   return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }
 
-export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: true, api: true }): Promise<FastifyInstance> {
+/**
+ * The services in `deps` are built and closed by the wiring (bin/services.ts), not here: several apps may
+ * share them. `extraRoutes` are modules of the layers above the API (the storefront), added by the wiring.
+ */
+export async function buildApp<D extends ApiDeps>(deps: D, roles: AppRoles = { collector: true, api: true }, extraRoutes: Array<RouteModule<D>> = []): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines only at warn and above; request logs at info drown everything else.
     loggerInstance: deps.log.child({ name: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }) as FastifyBaseLogger,
@@ -34,9 +38,7 @@ export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: tru
     onConstructorPoisoning: 'remove',
   });
 
-  // Keys, PII cipher, segments and metrics before any route module: the collector reads 'writeKeys' at registration.
-  const services = await installApiServices(deps);
-  app.addHook('onClose', async () => closeApiServices(deps));
+  const services = deps.services;
   const registry = new RouteRegistry();
   app.decorate('cvmRoutes', registry);
   app.addHook('onRoute', (route) => {
@@ -66,8 +68,8 @@ export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: tru
   // Liveness plus how far the transformer is behind the log (0 when this process runs no transformer).
   app.get('/health', async () => {
     let lag = 0;
-    if (deps.eventLog && deps.services.has('transformer')) {
-      for (const p of await deps.eventLog.lag(deps.config.topics.events, 'transform')) lag += p.lag;
+    if (deps.eventLog && services.transformer) {
+      for (const p of await deps.eventLog.lag(deps.config.topics.events, TRANSFORM_GROUP)) lag += p.lag;
     }
     return { status: 'ok', clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null, transform_lag: lag };
   });
@@ -77,7 +79,7 @@ export async function buildApp(deps: AppDeps, roles: AppRoles = { collector: tru
   );
   registerDocs(app, VERSION);
 
-  for (const mod of ROUTE_MODULES) {
+  for (const mod of [...ROUTE_MODULES, ...extraRoutes]) {
     if (!roles[mod.role]) continue;
     registry.origin = mod.role;
     await app.register((await mod.load()).default, { deps });

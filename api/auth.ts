@@ -1,9 +1,8 @@
 // Secret keys with roles. Every route declares which roles may call it; admin may call everything.
 // Keys come in `Authorization: Bearer <key>` (or X-CVM-Key). The bootstrap admin key (CVM_ADMIN_KEY or
-// data/admin.key) and further keys are resolved by a KeyResolver registered in deps.services under 'keys'.
-import crypto from 'node:crypto';
+// data/admin.key) and further keys are resolved by the key store, deps.services.keys.
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { RateLimiter } from '../ingest/rate-limit.ts';
 
 export type Role = 'storefront' | 'analyst' | 'admin';
@@ -23,12 +22,6 @@ declare module 'fastify' {
   }
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
-}
-
 export function presentedKey(req: FastifyRequest): string {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && auth.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
@@ -36,13 +29,10 @@ export function presentedKey(req: FastifyRequest): string {
   return typeof h === 'string' ? h.trim() : '';
 }
 
-export function resolvePrincipal(deps: AppDeps, secret: string): Principal | null {
+export function resolvePrincipal(deps: ApiDeps, secret: string): Principal | null {
   if (!secret) return null;
-  const resolver = deps.services.get('keys') as KeyResolver | undefined;
   // The key store knows the bootstrap admin key, including a rotated one: config holds the key at start only.
-  if (resolver) return resolver.resolve(secret);
-  const admin = deps.config.keys.admin;
-  return admin && safeEqual(secret, admin) ? { keyId: 'bootstrap-admin', role: 'admin' } : null;
+  return deps.services.keys.secretKeys.resolve(secret);
 }
 
 /** Marks the guard functions, so the route registry (and its test) can tell which roles a route admits. */
@@ -63,9 +53,9 @@ export function declaredRoles(preHandler: unknown): Role[] | null {
 // Per key: a token bucket of config.api.rateLimitPerMinute. Per client address: failed authentications,
 // so guessing keys is slow. One pair of buckets per app (tests build several).
 const FAILED_AUTH_PER_MINUTE = 120;
-const limiters = new WeakMap<AppDeps, { keys: RateLimiter; failures: RateLimiter }>();
+const limiters = new WeakMap<ApiDeps, { keys: RateLimiter; failures: RateLimiter }>();
 
-function limitersFor(deps: AppDeps): { keys: RateLimiter; failures: RateLimiter } {
+function limitersFor(deps: ApiDeps): { keys: RateLimiter; failures: RateLimiter } {
   let l = limiters.get(deps);
   if (!l) {
     l = { keys: new RateLimiter(deps.config.api.rateLimitPerMinute), failures: new RateLimiter(FAILED_AUTH_PER_MINUTE) };
@@ -82,7 +72,7 @@ function tooMany(reply: FastifyReply, wait: number, message: string): FastifyRep
  * preHandler that admits only the given roles (admin always). 401 without a valid key, 403 for the wrong
  * role, 429 (with Retry-After) when the key used up its requests per minute.
  */
-export function requireRole(deps: AppDeps, ...roles: Role[]): RoleGuard {
+export function requireRole(deps: ApiDeps, ...roles: Role[]): RoleGuard {
   const guard = async function (req: FastifyRequest, reply: FastifyReply) {
     const limit = limitersFor(deps);
     const principal = resolvePrincipal(deps, presentedKey(req));

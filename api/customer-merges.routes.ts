@@ -1,10 +1,10 @@
 // Customer merges (admin): two ids that are one person, resolved at query time, undoable.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { listMerges, mergeCustomers, MergeError, undoMerge } from '../transform/merges.ts';
 
-export default async function customerMergesRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function customerMergesRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
   const idSchema = { type: 'string', minLength: 1, maxLength: 128 };
 

@@ -5,8 +5,9 @@
 // for the ids.
 //
 // Erasure must leave nothing recoverable where data rests, so:
-//  - holders of live state (the shop: account, sessions, carts, order book; caches) are called first, each
-//    by name through a typed registry, so none writes the person back while the rows go;
+//  - holders of live state (the shop: account, sessions, carts, order book; the transformer's caches) are
+//    called first, so none writes the person back while the rows go; caches reload after the tables. The
+//    list is deps.services.erasure, built by bin/services.ts from a plan that names every service;
 //  - orders are anonymised (a pseudonym per erasure), not deleted: the shop's revenue stays right;
 //  - rows go by synchronous mutations whose predicate names a Memory table, not the ids, and the outdated
 //    parts are cleared from disk at once (lib/ch-purge.ts);
@@ -18,9 +19,7 @@ import type { ClickHouse } from '../lib/clickhouse.ts';
 import type { PiiCipher } from '../lib/crypto.ts';
 import { deleteRowsWhereIn, purgeOutdatedParts, updateRowsWhereIn } from '../lib/ch-purge.ts';
 import { SealedEventLog } from '../lib/eventlog/sealed.ts';
-import type { SubjectKeys } from '../lib/subject-keys.ts';
-import type { AppDeps } from './deps.ts';
-import type { ScoreCache } from './score-cache.ts';
+import type { ApiDeps } from './services.ts';
 import { existingTables } from './tables.ts';
 
 /** Who is being erased, as every holder needs it: their ids, and the pseudonym their orders now carry. */
@@ -30,22 +29,21 @@ export interface ErasureSubject {
   pseudonym: string;
 }
 
-/** Anything holding a person's data outside the tables (memory, a session store): registered by name. */
+/** Anything holding a person's data outside the tables (memory, a session store). */
 export interface ErasureHolder {
   forget(subject: ErasureSubject): Promise<void>;
+  /** Whether it still holds any of the subject's ids (the erasure test asks every holder after an erasure). */
+  holds(subject: ErasureSubject): boolean | Promise<boolean>;
 }
 
-const HOLDERS = 'erasureHolders';
-
-function holders(deps: Pick<AppDeps, 'services'>): Map<string, ErasureHolder> {
-  let m = deps.services.get(HOLDERS) as Map<string, ErasureHolder> | undefined;
-  if (!m) deps.services.set(HOLDERS, (m = new Map()));
-  return m;
-}
-
-/** A feature module that keeps person data in memory registers here once; eraseCustomer calls it. */
-export function registerErasureHolder(deps: Pick<AppDeps, 'services'>, name: string, holder: ErasureHolder): void {
-  holders(deps).set(name, holder);
+/**
+ * One holder in the erasure's order: live state 'before-tables' (so nothing is written back while the rows
+ * go), caches 'after-tables' (a reload then reads the cleaned tables).
+ */
+export interface ErasureStep {
+  name: string;
+  when: 'before-tables' | 'after-tables';
+  holder: ErasureHolder;
 }
 
 /** Orders stay (the shop's totals), without the person: these columns get the pseudonym or are emptied. */
@@ -201,6 +199,8 @@ export interface ErasureResult {
   erased: Record<string, number>;
   /** Rows still matching after the deletes (all zero when the erasure is complete). */
   remaining: Record<string, number>;
+  /** Tables whose delete or update failed, with the error (empty when every statement ran). */
+  errors: Record<string, string>;
   caches: string[];
   /** Records removed from the embedded event log (their keys are destroyed in every mode). */
   log_records: number;
@@ -211,28 +211,39 @@ async function rejectIds(ch: ClickHouse, t: Target): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-async function eraseRows(ch: ClickHouse, tables: PersonTable[], ts: Target[], ids: PersonIds, pseudonym: string, counts: Record<string, number>): Promise<void> {
+/**
+ * Anonymises or deletes the person's rows table by table. A table that fails does not stop the others:
+ * every failure is kept (table → message) and reported, so one stuck table never hides the rest.
+ */
+async function eraseRows(ch: ClickHouse, tables: PersonTable[], ts: Target[], ids: PersonIds, pseudonym: string, counts: Record<string, number>, errors: Record<string, string>): Promise<void> {
   const everyone = [...ids.customers, ...ids.anonymous];
+  const attempt = async (table: string, work: () => Promise<unknown>) => {
+    try {
+      await work();
+    } catch (err) {
+      errors[table] = err instanceof Error ? err.message : String(err);
+    }
+  };
   for (const t of tables) {
     if ((counts[t.table] ?? 0) === 0) continue;
     const cols = t.columns.map((c) => c.name);
     const anon = ANONYMISE[t.table];
     if (anon) {
       const set = Object.fromEntries(Object.entries(anon).map(([col, how]) => [col, how === 'pseudonym' ? pseudonym : '']));
-      await updateRowsWhereIn(ch, t.table, cols, everyone, set);
+      await attempt(t.table, () => updateRowsWhereIn(ch, t.table, cols, everyone, set));
       continue;
     }
-    await deleteRowsWhereIn(ch, t.table, cols, everyone);
+    await attempt(t.table, () => deleteRowsWhereIn(ch, t.table, cols, everyone));
   }
   // The order history's actor names the customer as `customer:<id>`.
   if (tables.some((t) => t.table === 'order_events')) {
-    await updateRowsWhereIn(ch, 'order_events', ['actor'], ids.customers.map((c) => `customer:${c}`), { actor: 'customer:erased' });
+    await attempt('order_events (actor)', () => updateRowsWhereIn(ch, 'order_events', ['actor'], ids.customers.map((c) => `customer:${c}`), { actor: 'customer:erased' }));
   }
   const rejects = ts.find((t) => t.table === 'events_rejected');
-  if (rejects && (counts.events_rejected ?? 0) > 0) await deleteRowsWhereIn(ch, 'events_rejected', ['reject_id'], await rejectIds(ch, rejects));
+  if (rejects && (counts.events_rejected ?? 0) > 0) await attempt('events_rejected', async () => deleteRowsWhereIn(ch, 'events_rejected', ['reject_id'], await rejectIds(ch, rejects)));
 }
 
-export async function eraseCustomer(deps: AppDeps, id: string): Promise<ErasureResult> {
+export async function eraseCustomer(deps: ApiDeps, id: string): Promise<ErasureResult> {
   const { ch } = deps;
   const tables = await personTables(ch);
   const ids = await personIds(ch, id, tables);
@@ -240,15 +251,16 @@ export async function eraseCustomer(deps: AppDeps, id: string): Promise<ErasureR
   const everyone = [...ids.customers, ...ids.anonymous];
   const caches: string[] = [];
 
-  // 1. Live holders first (the shop blocks the account and flushes pending writes), by name.
-  for (const [name, holder] of holders(deps)) {
-    await holder.forget(subject);
-    caches.push(name);
+  // 1. Live holders first (the shop blocks the account and flushes pending writes).
+  const steps = deps.services.erasure;
+  for (const step of steps.filter((s) => s.when === 'before-tables')) {
+    await step.holder.forget(subject);
+    caches.push(step.name);
   }
 
   // 2. The event log: keys destroyed first, so no batch opens the person's records from here on.
   let logRecords = 0;
-  const keys = deps.services.get('subjectKeys') as SubjectKeys | undefined;
+  const keys = deps.services.subjectKeys;
   if (deps.eventLog instanceof SealedEventLog) logRecords = await deps.eventLog.forget([deps.config.topics.events], everyone);
   else if (keys) await keys.destroy(everyone.map((x) => keys.pseudonym(x)));
 
@@ -256,40 +268,39 @@ export async function eraseCustomer(deps: AppDeps, id: string): Promise<ErasureR
   // before the keys went may land meanwhile: one more pass catches it.
   const ts = targets(tables, ids, await existingTables(ch, true));
   const before = await countRows(ch, ts);
-  await eraseRows(ch, tables, ts, ids, subject.pseudonym, before);
+  let errors: Record<string, string> = {};
+  await eraseRows(ch, tables, ts, ids, subject.pseudonym, before, errors);
   let after = await countRows(ch, ts);
   if (Object.values(after).some((n) => n > 0)) {
-    await eraseRows(ch, tables, ts, ids, subject.pseudonym, after);
+    errors = {}; // the second pass's failures are the ones that stand
+    await eraseRows(ch, tables, ts, ids, subject.pseudonym, after, errors);
     after = await countRows(ch, ts);
   }
 
   // Old parts from earlier merges or mutations may hold the person even where no active row does.
   for (const table of new Set([...tables.map((t) => t.table), ...ts.map((t) => t.table), 'subject_keys'])) {
     if (!(await existingTables(ch)).has(table)) continue;
-    const left = await purgeOutdatedParts(ch, table);
+    const left = await purgeOutdatedParts(ch, table).catch((err: unknown) => {
+      errors[`${table} (outdated parts)`] = err instanceof Error ? err.message : String(err);
+      return 0;
+    });
     if (left > 0) after[`${table} (outdated parts)`] = left;
   }
 
-  // 4. Caches, by name, after the tables (a reload now reads the cleaned tables).
-  const scores = deps.services.get('scores') as ScoreCache | undefined;
-  if (scores) {
-    for (const c of ids.customers) scores.forget(c);
-    caches.push('scores');
-  }
-  const recs = deps.services.get('recs') as { load?: (ch: ClickHouse) => Promise<unknown> } | undefined;
-  if (recs && typeof recs.load === 'function') {
-    await recs.load(ch);
-    caches.push('recs (reloaded)');
+  // 4. Caches after the tables (a reload now reads the cleaned tables).
+  for (const step of steps.filter((s) => s.when === 'after-tables')) {
+    await step.holder.forget(subject);
+    caches.push(step.name);
   }
   const erased = Object.fromEntries(Object.entries(before).filter(([, n]) => n > 0));
   const remaining = Object.fromEntries(Object.entries(after).filter(([, n]) => n > 0));
-  return { customer_id: id, ids, erased, remaining, caches, log_records: logRecords };
+  return { customer_id: id, ids, erased, remaining, errors, caches, log_records: logRecords };
 }
 
 export const EXPORT_ROWS_PER_TABLE = 100_000;
 
 /** Everything held about the person, per table, PII decrypted (the data subject is entitled to it). */
-export async function exportCustomer(deps: AppDeps, id: string, pii: PiiCipher): Promise<{ customer_id: string; ids: PersonIds; tables: Record<string, unknown[]> } | null> {
+export async function exportCustomer(deps: ApiDeps, id: string, pii: PiiCipher): Promise<{ customer_id: string; ids: PersonIds; tables: Record<string, unknown[]> } | null> {
   const { ch } = deps;
   const tables = await personTables(ch);
   const ids = await personIds(ch, id, tables);

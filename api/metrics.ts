@@ -2,7 +2,7 @@
 // latency by route and status, model run durations from the runner, and gauges read at scrape time
 // (transformer lag from the event log, last model runs from model_runs, customers held in the score cache).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import type { ModelRunRecord } from '../models/runner.ts';
 import type { ScoreCache } from './score-cache.ts';
 
@@ -69,7 +69,7 @@ export class Metrics {
     this.modelRuns.observe({ model: run.model, status: run.status }, run.durationMs / 1000);
   }
 
-  async render(deps: AppDeps): Promise<string> {
+  async render(deps: ApiDeps): Promise<string> {
     const lines = [...this.http.render(), ...this.modelRuns.render()];
     if (deps.eventLog) {
       const lag = await deps.eventLog.lag(deps.config.topics.events, 'transform').catch((err: unknown) => {
@@ -90,8 +90,8 @@ export class Metrics {
       });
     lines.push(...gauge('cvm_model_last_run_duration_seconds', 'Duration of the latest finished run of each model (any process).', runs.map((r) => ({ labels: { model: r.model, status: r.last_status }, value: Number(r.duration) }))));
     lines.push(...gauge('cvm_model_last_run_timestamp_seconds', 'When the latest run of each model finished.', runs.map((r) => ({ labels: { model: r.model }, value: Number(r.finished) }))));
-    const scores = deps.services.get('scores') as ScoreCache | undefined;
-    if (scores) lines.push(...gauge('cvm_score_cache_customers', 'Customers held in memory per model.', ['rfm', 'clv', 'churn'].map((m) => ({ labels: { model: m }, value: scores.size(m) }))));
+    const scores = deps.services.scores;
+    lines.push(...gauge('cvm_score_cache_customers', 'Customers held in memory per model.', ['rfm', 'clv', 'churn'].map((m) => ({ labels: { model: m }, value: scores.size(m) }))));
     const mem = process.memoryUsage();
     lines.push(...gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [{ value: mem.rss }]));
     lines.push(...gauge('nodejs_heap_used_bytes', 'V8 heap in use, bytes.', [{ value: mem.heapUsed }]));

@@ -1,10 +1,11 @@
 // Model runs on demand (admin) and their history.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { UnknownModelError } from '../models/runner.ts';
+import { AsOfError, parseAsOf } from '../models/as-of.ts';
 
-export default async function modelsRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function modelsRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
 
   app.post<{ Params: { name: string }; Querystring: { as_of?: string } }>(
@@ -14,10 +15,17 @@ export default async function modelsRoutes(app: FastifyInstance, opts: { deps: A
       schema: { querystring: { type: 'object', properties: { as_of: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } } } },
     },
     async (req, reply) => {
-    if (!deps.models) return reply.code(503).send({ error: 'no_scheduler', message: 'this process does not run model jobs; call the scheduler role' });
+    const models = deps.services.models;
+    if (!models) return reply.code(503).send({ error: 'no_scheduler', message: 'this process does not run model jobs; call the scheduler role' });
+    let now: Date | undefined;
     try {
-      const now = req.query.as_of ? new Date(`${req.query.as_of}T23:59:59.999Z`) : undefined;
-      const runs = await deps.models.run(req.params.name, now);
+      now = req.query.as_of ? parseAsOf(req.query.as_of) : undefined;
+    } catch (err) {
+      if (err instanceof AsOfError) return reply.code(400).send({ error: 'invalid_request', field: 'querystring.as_of', message: `as_of ${err.message}` });
+      throw err;
+    }
+    try {
+      const runs = await models.run(req.params.name, now);
       const failed = runs.some((r) => r.status !== 'ok');
       return reply.code(failed ? 500 : 200).send({ runs });
     } catch (err) {

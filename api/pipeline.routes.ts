@@ -1,15 +1,15 @@
 // Pipeline health (analyst) and exchange-rate imports (admin; the running transformer reloads at once).
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { pipelineStatus } from '../transform/pipeline-status.ts';
 import { importRates, parseRatesCsv } from '../transform/fx.ts';
 import { actorOf, recordAudit } from '../lib/audit.ts';
 import type { EventsTransformer } from '../transform/events.consumer.ts';
 
-export default async function pipelineRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function pipelineRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
-  const transformer = () => deps.services.get('transformer') as EventsTransformer | undefined;
+  const transformer = () => deps.services.transformer ?? undefined;
 
   app.get('/v1/pipeline/status', { preHandler: requireRole(deps, 'analyst'), schema: { summary: 'Log lag, transformer events/s, rejects by reason, last insert', tags: ['pipeline'] } }, async () =>
     pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: transformer() }),

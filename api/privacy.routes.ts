@@ -1,16 +1,15 @@
 // Privacy (admin): erase a customer everywhere, or export everything held about them. Both are audited
 // under a hash of the customer id, so the audit trail proves the erasure without keeping the id.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { actorOf, recordAudit } from '../lib/audit.ts';
-import { apiServices } from './services.ts';
 import { CustomerIdParams } from './customers.routes.ts';
 import { eraseCustomer, exportCustomer, hashedId } from './erasure.ts';
 
-export default async function privacyRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function privacyRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
-  const { pii } = apiServices(deps);
+  const { pii } = deps.services;
 
   app.delete<{ Params: { id: string } }>(
     '/v1/customers/:id',
@@ -24,12 +23,12 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
     },
     async (req, reply) => {
       const result = await eraseCustomer(deps, req.params.id);
-      const complete = Object.keys(result.remaining).length === 0;
+      const complete = Object.keys(result.remaining).length === 0 && Object.keys(result.errors).length === 0;
       await recordAudit(deps.ch, actorOf(req.principal), 'erase', hashedId(req.params.id), {
-        erased: result.erased, remaining: result.remaining, customer_ids: result.ids.customers.length, anonymous_ids: result.ids.anonymous.length, caches: result.caches,
+        erased: result.erased, remaining: result.remaining, errors: result.errors, customer_ids: result.ids.customers.length, anonymous_ids: result.ids.anonymous.length, caches: result.caches,
         log_records: result.log_records,
       });
-      if (!complete) deps.log.error({ target: hashedId(req.params.id), remaining: result.remaining }, 'erasure left rows behind');
+      if (!complete) deps.log.error({ target: hashedId(req.params.id), remaining: result.remaining, errors: result.errors }, 'erasure left rows behind');
       const total = Object.values(result.erased).reduce((a, b) => a + b, 0);
       return reply.code(complete ? 200 : 500).send({
         customer_id: result.customer_id,
@@ -37,6 +36,7 @@ export default async function privacyRoutes(app: FastifyInstance, opts: { deps: 
         rows_erased: total,
         erased: result.erased,
         remaining: result.remaining,
+        errors: result.errors,
         ids: { customer_ids: result.ids.customers, anonymous_ids: result.ids.anonymous },
         caches: result.caches,
         log_records_removed: result.log_records,

@@ -5,11 +5,10 @@
 // Every answer is { items: [{ product_id, score, reason }], list_id }; the storefront sends list_id
 // back with rec_impression / rec_click events so clicks can be traced to the list that was shown.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { RecsStore, newListId } from '../models/recs/store.ts';
-import type { AppDeps } from './deps.ts';
+import { newListId, type RecsStore } from '../models/recs/store.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 
-export const RECS_SERVICE = 'recs';
 const MAX_ID = 256;
 const MAX_CART = 50;
 
@@ -71,26 +70,10 @@ function badRequest(reply: FastifyReply, err: unknown) {
   throw err;
 }
 
-/** The shared store: the one in deps.services, or a new one loaded now and registered there. */
-export async function recsStore(deps: AppDeps): Promise<RecsStore> {
-  const existing = deps.services.get(RECS_SERVICE);
-  if (existing instanceof RecsStore) return existing;
-  const store = new RecsStore({ log: deps.log.child({ name: 'recs-store' }) });
-  deps.services.set(RECS_SERVICE, store);
-  try {
-    await store.load(deps.ch);
-  } catch (err) {
-    // The API still starts; answers are empty until the next successful load.
-    deps.log.error({ err }, 'loading recommendation lists failed');
-  }
-  return store;
-}
-
-export default async function recommendationsRoutes(app: FastifyInstance, opts: { deps: AppDeps; pollMs?: number }): Promise<void> {
+export default async function recommendationsRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
-  const store = await recsStore(deps);
-  const unwatch = store.watch({ ch: deps.ch, models: deps.models, pollMs: opts.pollMs });
-  app.addHook('onClose', async () => unwatch());
+  // Loaded and kept fresh by the wiring (bin/services.ts): every answer comes from memory.
+  const store = deps.services.recs;
 
   app.get('/v1/recommendations', { preHandler: requireRole(deps, 'storefront', 'analyst') }, async (req, reply) => {
     let q;

@@ -1,10 +1,10 @@
 // The dead letter for operators (admin): list rejects with their reasons, replay them after a fix.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { listRejects, replayRejects, RejectsRequestError } from '../transform/rejects.ts';
 
-export default async function rejectsRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function rejectsRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
 
   app.get<{ Querystring: { reason?: string; limit?: number; all?: boolean } }>(

@@ -1,16 +1,16 @@
-// Every route plugin, and the role that serves it. One line per module.
+// Every route plugin of the collector and the API, and the role that serves it. One line per module.
+// Modules of the layers above (the storefront) are handed to buildApp by the wiring in bin/.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 
-export interface RouteModule {
+export interface RouteModule<D extends ApiDeps = ApiDeps> {
   role: 'collector' | 'api';
-  load: () => Promise<{ default: (app: FastifyInstance, opts: { deps: AppDeps }) => Promise<void> }>;
+  load: () => Promise<{ default: (app: FastifyInstance, opts: { deps: D }) => Promise<void> }>;
 }
 
 export const ROUTE_MODULES: RouteModule[] = [
   { role: 'collector', load: () => import('../ingest/collector.routes.ts') },
   { role: 'collector', load: () => import('../ingest/snippet.routes.ts') },
-  // Before customers: the 360 view and the shop read the recommendation store it creates.
   { role: 'api', load: () => import('./recommendations.routes.ts') },
   { role: 'api', load: () => import('./customers.routes.ts') },
   { role: 'api', load: () => import('./privacy.routes.ts') },
@@ -22,6 +22,4 @@ export const ROUTE_MODULES: RouteModule[] = [
   { role: 'api', load: () => import('./pipeline.routes.ts') },
   { role: 'api', load: () => import('./rejects.routes.ts') },
   { role: 'api', load: () => import('./customer-merges.routes.ts') },
-  { role: 'api', load: () => import('../storefront/shop.routes.ts') },
-  { role: 'api', load: () => import('../storefront/shop-api.routes.ts') },
 ];

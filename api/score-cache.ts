@@ -59,19 +59,17 @@ export class ScoreCache {
   forget(customerId: string): void {
     for (const m of this.maps.values()) m.byCustomer.delete(customerId);
   }
-}
 
-export async function scoreCacheFor(deps: { ch: ClickHouse; log: Logger; services: Map<string, unknown>; models?: { afterRun(f: (r: { model: string }) => Promise<void>): unknown } }): Promise<ScoreCache> {
-  let cache = deps.services.get('scores') as ScoreCache | undefined;
-  if (!cache) {
-    cache = new ScoreCache(deps.ch, deps.log.child({ name: 'scores' }));
-    deps.services.set('scores', cache);
-    await cache.refresh();
-    const c = cache;
-    deps.models?.afterRun((r) => c.refresh(r.model));
-    // Runs made by another process (the scheduler role) show up within a poll.
-    const timer = setInterval(() => void c.refresh().catch((err) => deps.log.warn({ err }, 'score refresh failed')), 30_000);
-    timer.unref();
+  holds(customerId: string): boolean {
+    for (const m of this.maps.values()) if (m.byCustomer.has(customerId)) return true;
+    return false;
   }
-  return cache;
+
+  /** Refreshes now, after every run of this process's runner, and every `pollMs` (runs of other processes). */
+  start(models: { afterRun(f: (r: { model: string }) => Promise<void>): unknown } | null, pollMs = 30_000): { ready: Promise<void>; stop(): void } {
+    models?.afterRun((r) => this.refresh(r.model));
+    const timer = setInterval(() => void this.refresh().catch((err: unknown) => this.log.warn({ err }, 'score refresh failed')), pollMs);
+    timer.unref();
+    return { ready: this.refresh(), stop: () => clearInterval(timer) };
+  }
 }

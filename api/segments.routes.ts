@@ -2,9 +2,8 @@
 // size after every model run, and an optional signed webhook push of the members after each run.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
-import { apiServices } from './services.ts';
 import { SegmentForbiddenError, SegmentInputError } from './segments/segment-service.ts';
 import { RULE_FIELDS } from './segments/rules.ts';
 import { FEATURE_COLUMNS, ListError, SORT_FIELDS } from './customer-list.ts';
@@ -37,9 +36,9 @@ function notFound(reply: FastifyReply, id: string) {
   return reply.code(404).send({ error: 'not_found', field: 'id', message: `no segment ${id}` });
 }
 
-export default async function segmentsRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function segmentsRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
-  const { segments } = apiServices(deps);
+  const { segments } = deps.services;
   const analyst = requireRole(deps, 'analyst');
 
   app.post<{ Body: { name: string; rule: string; webhook_url?: string } }>(

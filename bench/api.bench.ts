@@ -10,7 +10,6 @@ import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { startRuntime, waitForDrain } from '../bin/runtime.ts';
 import { appendDemoHistory, loadCatalogue } from '../storefront/demo/load.ts';
-import { apiServices } from '../api/services.ts';
 import { buildApp } from '../api/app.ts';
 import { percentile, type BenchModule, type BenchRow } from './harness.ts';
 
@@ -76,7 +75,7 @@ const bench: BenchModule = {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const port = (app.server.address() as { port: number }).port;
 
-      const keys = apiServices(rt.deps).keys;
+      const keys = rt.deps.services.keys;
       const storefront = (await keys.create({ role: 'storefront', name: 'bench' })).secret;
       const analyst = (await keys.create({ role: 'analyst', name: 'bench' })).secret;
       const ids = (await rt.deps.ch.rows<{ customer_id: string }>('SELECT customer_id FROM rfm_scores WHERE run_id = (SELECT argMax(run_id, finished_at) FROM model_runs FINAL WHERE model = \'rfm\' AND status = \'ok\') ORDER BY cityHash64(customer_id) LIMIT 500')).map((r) => r.customer_id);

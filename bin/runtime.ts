@@ -14,12 +14,14 @@ import { sealDeadLetters } from '../transform/rejects.ts';
 import { ModelRunner } from '../models/runner.ts';
 import { JobLockedError } from '../models/lock.ts';
 import { modelJobs } from '../models/registry.ts';
-import { EventsTransformer } from '../transform/events.consumer.ts';
+import { EventsTransformer, TRANSFORM_GROUP } from '../transform/events.consumer.ts';
 import { seedDefaultRates } from '../transform/fx.ts';
 import { buildApp } from '../api/app.ts';
-import type { AppDeps } from '../api/deps.ts';
-import { installApiServices } from '../api/services.ts';
 import { generateAdminKey, readAdminKeyFile, writeAdminKeyFile } from '../api/keys.ts';
+import { SHOP_ROUTE_MODULES } from '../storefront/route-modules.ts';
+import type { AppDeps, CoreServices } from '../lib/app-deps.ts';
+import { openPiiServices } from '../lib/pii-services.ts';
+import { buildServices, type Services } from './services.ts';
 
 export interface Roles {
   collector: boolean;
@@ -29,7 +31,7 @@ export interface Roles {
 }
 
 export interface Runtime {
-  deps: AppDeps;
+  deps: AppDeps<Services>;
   /** Whether this start generated the bootstrap admin key (only then is it printed), and its file. */
   adminKey: { generated: boolean; file: string | null };
   app: FastifyInstance | null;
@@ -73,20 +75,19 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   const models = new ModelRunner({ ch, config, log: log.child({ name: 'models' }), clock });
   for (const job of await modelJobs()) models.register(job);
 
-  const deps: AppDeps = { config, ch, log, clock, services: new Map(), models };
-  // Keys, the PII cipher (CVM_ENCRYPTION_KEY), segment hooks on the runner, metrics: before any role starts.
-  const api = await installApiServices(deps);
+  // The PII cipher (CVM_ENCRYPTION_KEY) first: the event log and the transformer seal with it.
+  const core: CoreServices = await openPiiServices(ch, config, log);
   // Every record sealed under its subject's data key: erasure destroys the key (crypto-shredding).
-  const eventLog = plainLog && api.subjectKeys ? new SealedEventLog(plainLog, api.subjectKeys) : plainLog;
-  if (eventLog) deps.eventLog = eventLog;
+  const eventLog = plainLog && core.subjectKeys ? new SealedEventLog(plainLog, core.subjectKeys) : plainLog;
+  const transformer =
+    roles.transformer && eventLog
+      ? new EventsTransformer({ ch: sealDeadLetters(ch, core.pii), config, log: log.child({ name: 'transform' }), protectTraits: core.pii.protectTraits })
+      : null;
+  const wired = buildServices({ config, ch, log, clock, eventLog: eventLog ?? undefined, services: core }, { models, transformer });
+  const deps: AppDeps<Services> = { config, ch, log, clock, eventLog: eventLog ?? undefined, services: wired.services };
+  if (roles.api) await wired.startApi();
 
-  let transformer: EventsTransformer | null = null;
-  let consumer: Consumer | null = null;
-  if (roles.transformer && eventLog) {
-    transformer = new EventsTransformer({ ch: sealDeadLetters(ch, api.pii), config, log: log.child({ name: 'transform' }), protectTraits: api.pii.protectTraits });
-    deps.services.set('transformer', transformer);
-    consumer = await transformer.start(eventLog);
-  }
+  const consumer: Consumer | null = transformer && eventLog ? await transformer.start(eventLog) : null;
 
   const tasks: Array<{ stop(): void | Promise<void> }> = [];
   if (roles.scheduler) {
@@ -105,7 +106,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   }
 
   // Every role serves GET /health (a transformer's reports its lag), so an orchestrator can probe each one.
-  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api });
+  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api }, SHOP_ROUTE_MODULES);
   let url: string | null = null;
   if (opts.listen !== false) {
     await app.listen({ port: config.port, host: config.host });
@@ -124,6 +125,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
       closed = true;
       for (const t of tasks) await t.stop();
       await app.close();
+      await wired.close();
       if (consumer) await consumer.stop();
       if (eventLog) await eventLog.close();
       await ch.close();
@@ -136,7 +138,7 @@ export async function waitForDrain(rt: Runtime, timeoutMs = 120_000): Promise<bo
   if (!rt.eventLog) return true;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const lag = await rt.eventLog.lag(rt.deps.config.topics.events, 'transform');
+    const lag = await rt.eventLog.lag(rt.deps.config.topics.events, TRANSFORM_GROUP);
     if (lag.every((p) => p.lag === 0)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }

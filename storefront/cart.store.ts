@@ -139,6 +139,21 @@ export class Carts {
     this.flushing = null;
   }
 
+  /** Erasure: pending writes land (the erasure deletes the rows after), then the carts leave memory. */
+  async forget(ids: { customers: readonly string[]; anonymous: readonly string[] }): Promise<void> {
+    await this.flush();
+    for (const [id, c] of this.carts) if (this.owns(c, ids)) this.carts.delete(id);
+  }
+
+  holds(ids: { customers: readonly string[]; anonymous: readonly string[] }): boolean {
+    for (const c of this.carts.values()) if (this.owns(c, ids)) return true;
+    return false;
+  }
+
+  private owns(c: Cart, ids: { customers: readonly string[]; anonymous: readonly string[] }): boolean {
+    return (c.customer_id !== '' && ids.customers.includes(c.customer_id)) || (c.anonymous_id !== '' && ids.anonymous.includes(c.anonymous_id));
+  }
+
   async close(): Promise<void> {
     await this.flush();
     if (this.timer) clearTimeout(this.timer);

@@ -4,7 +4,7 @@
 // is checked at all, so the right password does not get through either. The account key is the
 // normalised e-mail whether or not it has an account: the throttle itself reveals nothing.
 // NOTE: kept in memory per process; behind several API processes an attacker gets each one's budget.
-import type { AppDeps } from '../api/deps.ts';
+import type { ShopDeps } from './shop.ts';
 import { normaliseEmail } from './members.store.ts';
 
 export interface ThrottleLimits {
@@ -96,10 +96,10 @@ export class LoginThrottle {
   }
 }
 
-const throttles = new WeakMap<AppDeps, LoginThrottle>();
+const throttles = new WeakMap<ShopDeps, LoginThrottle>();
 
 /** One throttle per app: the HTML forms and the JSON endpoints share it. */
-export function loginThrottleFor(deps: AppDeps): LoginThrottle {
+export function loginThrottleFor(deps: ShopDeps): LoginThrottle {
   let t = throttles.get(deps);
   if (!t) {
     t = new LoginThrottle();

@@ -86,6 +86,11 @@ export class Members {
     return this.byId.size;
   }
 
+  /** Whether the account is still in memory (erasure's check). */
+  holds(customerId: string): boolean {
+    return this.byId.has(customerId);
+  }
+
   get(customerId: string): Member | undefined {
     return this.byId.get(customerId);
   }

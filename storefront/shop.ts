@@ -1,8 +1,7 @@
-// The shop's services, built once per process and shared by its route modules (deps.services 'shop').
-import type { AppDeps } from '../api/deps.ts';
-import { recsStore } from '../api/recommendations.routes.ts';
-import { registerErasureHolder, type ErasureSubject } from '../api/erasure.ts';
-import type { PiiCipher } from '../lib/crypto.ts';
+// The shop's services, built on first use once per process and shared by its route modules (deps.services.shop).
+import type { AppDeps } from '../lib/app-deps.ts';
+import type { ApiDeps, ApiServices } from '../api/services.ts';
+import type { ErasureHolder, ErasureSubject } from '../api/erasure.ts';
 import { chTime } from '../lib/clickhouse.ts';
 import { FxTable } from '../transform/fx.ts';
 import { Carts } from './cart.store.ts';
@@ -16,7 +15,11 @@ import { ShopRecs } from './shop-recs.ts';
 import type { Logger } from '../lib/logger.ts';
 import { identitySecrets } from '../ingest/identity.ts';
 
-export const SHOP_SERVICE = 'shop';
+export interface ShopServices extends ApiServices {
+  shop: ShopService;
+}
+
+export type ShopDeps = AppDeps<ShopServices>;
 
 export interface Shop {
   catalogue: Catalogue;
@@ -37,18 +40,18 @@ export interface Shop {
 }
 
 /** Writes products rows; `stampMs` orders them against the stock deltas in order_events. */
-export async function writeProducts(deps: Pick<AppDeps, 'ch'>, products: ProductInput[], stampMs: number): Promise<Product[]> {
+export async function writeProducts(deps: Pick<ApiDeps, 'ch'>, products: ProductInput[], stampMs: number): Promise<Product[]> {
   const rows = products.map((p) => ({ ...p, updated_at: chTime(stampMs) }));
   for (let i = 0; i < rows.length; i += 10_000) await deps.ch.insert('products', rows.slice(i, i + 10_000));
   return products.map((p) => ({ ...p, updated_ms: stampMs }));
 }
 
-async function productsVersion(deps: Pick<AppDeps, 'ch'>): Promise<string> {
+async function productsVersion(deps: Pick<ApiDeps, 'ch'>): Promise<string> {
   const [r] = await deps.ch.rows<{ v: string }>("SELECT concat(toString(count()), '/', toString(max(updated_at))) AS v FROM products");
   return r?.v ?? '';
 }
 
-function sinkFor(deps: AppDeps, log: Logger): ShopEventSink {
+function sinkFor(deps: ApiDeps, log: Logger): ShopEventSink {
   if (deps.eventLog) return new EventLogSink(deps.eventLog, deps.config);
   // No collector in this process (the distributed api role): send to the collector over HTTP like any
   // shop back end would, at CVM_COLLECTOR_URL (the gateway), else at this server's own address.
@@ -57,22 +60,15 @@ function sinkFor(deps: AppDeps, log: Logger): ShopEventSink {
   return new ClientSink(host, deps.config.keys.demoWrite, log, identitySecrets(deps.config).forSite(deps.config.keys.demoSite));
 }
 
-async function buildShop(deps: AppDeps): Promise<Shop> {
+async function buildShop(deps: ApiDeps): Promise<Shop> {
   const log = deps.log.child({ name: 'shop' });
   const money = new Money(await FxTable.load(deps.ch), deps.config.baseCurrency);
   const catalogue = await Catalogue.load(deps.ch);
-  const members = await Members.load(deps.ch, (deps.services.get('pii') as PiiCipher | undefined) ?? null);
+  const members = await Members.load(deps.ch, deps.services.pii);
   const carts = await Carts.load(deps.ch, log);
   const sink = sinkFor(deps, log);
   const orders = (await OrderBook.load(deps.ch, catalogue, money, sink, log)).start();
-  let store = null;
-  try {
-    store = await recsStore(deps);
-    store.watch({ ch: deps.ch, models: deps.models });
-  } catch (err) {
-    log.error({ err }, 'recommendations unavailable; shelves stay empty');
-  }
-  const recs = new ShopRecs(store, catalogue);
+  const recs = new ShopRecs(deps.services.recs, catalogue);
 
   // Rates change daily; a fresh table every ten minutes is plenty.
   const fxTimer = setInterval(() => void FxTable.load(deps.ch).then((t) => money.setTable(t)).catch((err) => log.warn({ err }, 'fx reload failed')), 600_000);
@@ -106,7 +102,7 @@ async function buildShop(deps: AppDeps): Promise<Shop> {
       for (const c of subject.customers) await members.erase(c);
       await orders.anonymise(subject);
       // Carts are written behind: what is pending lands now, before the erasure deletes the rows.
-      await carts.flush();
+      await carts.forget(subject);
     },
     importProducts(products) {
       return orders.exclusive(async () => {
@@ -129,14 +125,32 @@ async function buildShop(deps: AppDeps): Promise<Shop> {
   };
 }
 
-/** The process's shop, built on first use. */
-export function shopFor(deps: AppDeps): Promise<Shop> {
-  let p = deps.services.get(SHOP_SERVICE) as Promise<Shop> | undefined;
-  if (!p) {
-    const shop = (p = buildShop(deps));
-    deps.services.set(SHOP_SERVICE, p);
-    // The erasure calls the shop by name, waiting for it if it is still being built.
-    registerErasureHolder(deps, SHOP_SERVICE, { forget: async (subject) => (await shop).erase(subject) });
+/** The process's shop, built on first use; a holder of customer data for erasure. */
+export class ShopService implements ErasureHolder {
+  private built: Promise<Shop> | null = null;
+
+  constructor(private readonly deps: ApiDeps) {}
+
+  get(): Promise<Shop> {
+    return (this.built ??= buildShop(this.deps));
   }
-  return p;
+
+  async forget(subject: ErasureSubject): Promise<void> {
+    // Waits for a shop still being built; a shop never built holds nobody.
+    if (this.built) await (await this.built).erase(subject);
+  }
+
+  async holds(subject: ErasureSubject): Promise<boolean> {
+    if (!this.built) return false;
+    const shop = await this.built;
+    return subject.customers.some((c) => shop.members.holds(c)) || shop.carts.holds(subject);
+  }
+
+  async close(): Promise<void> {
+    if (this.built) await (await this.built).close();
+  }
+}
+
+export function shopFor(deps: ShopDeps): Promise<Shop> {
+  return deps.services.shop.get();
 }

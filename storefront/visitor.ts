@@ -2,7 +2,7 @@
 // cart. Shared by the HTML pages and the JSON endpoints of the shop.
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../api/deps.ts';
+import type { ShopDeps } from './shop.ts';
 import { presentedKey, resolvePrincipal } from '../api/auth.ts';
 import { identitySecrets } from '../ingest/identity.ts';
 import { isHttps, readCookies, setCookie } from './cookies.ts';
@@ -44,7 +44,7 @@ export function memberCartId(customerId: string): string {
   return `member:${customerId}`;
 }
 
-export function visitorFor(deps: AppDeps, shop: Shop, req: FastifyRequest, reply: FastifyReply): Visitor {
+export function visitorFor(deps: ShopDeps, shop: Shop, req: FastifyRequest, reply: FastifyReply): Visitor {
   const cookies = readCookies(req);
   const q = (req.query ?? {}) as Record<string, unknown>;
   const secure = isHttps(req);

@@ -6,7 +6,6 @@ import { expect } from 'vitest';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { demoCatalogue } from '../storefront/demo/catalogue.ts';
 import { generateHistory } from '../storefront/demo/history.ts';
-import { apiServices } from '../api/services.ts';
 import type { KeyRole } from '../api/keys.ts';
 import { ADMIN, FIXTURE_NOW, WRITE, testRuntime } from './helpers/runtime.ts';
 import { daysAgo, event, purchase, signedBatch } from './helpers/events.ts';
@@ -56,7 +55,7 @@ export interface Shop {
 }
 
 export async function newKey(rt: Runtime, role: KeyRole, extra: { site?: string; origins?: string[] } = {}): Promise<string> {
-  return (await apiServices(rt.deps).keys.create({ role, name: `test ${role}`, ...extra })).secret;
+  return (await rt.deps.services.keys.create({ role, name: `test ${role}`, ...extra })).secret;
 }
 
 /** The runtime with the demo customers (seeded, so every run has the same shop) plus Alice, models run. */

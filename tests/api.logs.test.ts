@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRuntime, waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
-import { apiServices } from '../api/services.ts';
 import { ADMIN, FIXTURE_NOW, WRITE, fixtureClock, tempDir } from './helpers/runtime.ts';
 import { daysAgo, purchase, signedBatch } from './helpers/events.ts';
 import { identitySecrets } from '../ingest/identity.ts';
@@ -64,12 +63,12 @@ describe('logs', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/segments', headers: { authorization: `Bearer ${analyst}x` } })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/v1/batch', headers: { 'x-cvm-key': `${writeKey}x` }, payload: { batch: [] } })).statusCode).toBe(401);
 
-    apiServices(rt.deps).segments.webhookOptions = { retryDelaysMs: [10], timeoutMs: 1_000 };
+    rt.deps.services.segments.webhookOptions = { retryDelaysMs: [10], timeoutMs: 1_000 };
     // Webhooks are an admin's to set; the local (refused by default) address is allow-listed for this test.
     const seg = await app.inject({ method: 'POST', url: '/v1/segments', headers: { authorization: `Bearer ${ADMIN}` }, payload: { name: 'z', rule: `country = 'GB'`, webhook_url: `http://127.0.0.1:9/hook/${TOKEN}?token=${TOKEN}` } });
     expect(seg.statusCode).toBe(201);
     await rt.models.run('rfm');
-    await apiServices(rt.deps).segments.idle();
+    await rt.deps.services.segments.idle();
     expect((await app.inject({ method: 'DELETE', url: '/v1/customers/cust-z', headers: { authorization: `Bearer ${ADMIN}` } })).json().complete).toBe(true);
 
     // The log is not empty: the scenario produced log lines, including the failed webhook.

@@ -2,7 +2,6 @@
 // headers, CORS for the API, rate limits per key, and Prometheus metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../api/app.ts';
-import type { AppDeps } from '../api/deps.ts';
 import { waitForDrain } from '../bin/runtime.ts';
 import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { purchase, daysAgo } from './helpers/events.ts';
@@ -94,7 +93,7 @@ describe('CORS for the API', () => {
 
 describe('rate limits', () => {
   it('answers 429 with Retry-After once a key used its requests per minute; other keys are unaffected', async () => {
-    const deps: AppDeps = { ...rt.deps, config: { ...rt.deps.config, api: { ...rt.deps.config.api, rateLimitPerMinute: 5 } } };
+    const deps = { ...rt.deps, config: { ...rt.deps.config, api: { ...rt.deps.config.api, rateLimitPerMinute: 5 } } };
     const app = await buildApp(deps, { api: true, collector: false });
     try {
       const a = await newKey(rt, 'analyst');

@@ -136,7 +136,7 @@ describe('export and erasure', () => {
     for (const t of ['events', 'customers', 'identities', 'order_items', 'rfm_scores', 'sessions_agg', 'later_feature', 'shop_carts']) expect(before[t], t).toBeGreaterThan(0);
     expect(before.events_rejected_raw).toBe(1);
     const [other] = await ch.rows<{ n: string }>(`SELECT count() AS n FROM events WHERE customer_id = 'C00001'`);
-    const scores = shop.rt.deps.services.get('scores') as ScoreCache;
+    const scores = shop.rt.deps.services.scores;
     expect(scores.get('rfm', ALICE.id)).toBeDefined();
 
     expect((await shop.as('analyst', { method: 'DELETE', url: `/v1/customers/${ALICE.id}` })).statusCode).toBe(403);

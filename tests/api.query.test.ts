@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { querySettings } from '../api/query/sql-guard.ts';
 import { scanSql, SqlRejected } from '../api/query/sql-lexer.ts';
-import { apiServices } from '../api/services.ts';
 import { ALICE, seededShop, type Shop } from './api.fixture.ts';
 
 let shop: Shop;
@@ -136,7 +135,7 @@ describe('analyst queries', () => {
   });
 
   it('audits every query: key, role, SQL, rows, or the reason it was refused', async () => {
-    const key = apiServices(shop.rt.deps).keys.list().find((k) => k.role === 'analyst')!;
+    const key = shop.rt.deps.services.keys.list().find((k) => k.role === 'analyst')!;
     const sql = `SELECT customer_id FROM customer_features WHERE customer_id = '${ALICE.id}'`;
     expect((await q(sql)).json().row_count).toBe(1);
     await q('SELECT * FROM system.users');

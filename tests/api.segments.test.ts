@@ -5,7 +5,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../lib/crypto.ts';
 import { waitForDrain } from '../bin/runtime.ts';
-import { apiServices } from '../api/services.ts';
 import { ALICE, identify, post, seededShop, type Shop } from './api.fixture.ts';
 
 let shop: Shop;
@@ -40,7 +39,7 @@ beforeAll(async () => {
   // Carol opted out of marketing: she may be in a segment, but never pushed to a webhook.
   await post(shop.rt, [identify('cust-carol', 'anon-carol', { email: 'carol@example.com', country: 'DE', consent: false })]);
   await waitForDrain(shop.rt, 30_000);
-  apiServices(shop.rt.deps).segments.webhookOptions = { retryDelaysMs: [50, 50], timeoutMs: 5_000 };
+  shop.rt.deps.services.segments.webhookOptions = { retryDelaysMs: [50, 50], timeoutMs: 5_000 };
 
   receiver = Fastify();
   receiver.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -134,7 +133,7 @@ describe('segments', () => {
     received.length = 0;
     const runs = await shop.rt.models.run('rfm');
     expect(runs[0]!.status).toBe('ok');
-    await apiServices(shop.rt.deps).segments.idle();
+    await shop.rt.deps.services.segments.idle();
 
     const members = await allMembers(segment.id);
     expect(members).toContain('cust-carol');
@@ -174,7 +173,7 @@ describe('segments', () => {
     failuresLeft = 100;
     received.length = 0;
     await shop.rt.models.run('rfm');
-    await apiServices(shop.rt.deps).segments.idle();
+    await shop.rt.deps.services.segments.idle();
     expect(received).toHaveLength(3); // 1 + 2 retries
     const [audit] = await shop.rt.deps.ch.rows<{ action: string; detail: string }>(`SELECT action, detail FROM audit_log WHERE target = {id:String} AND action LIKE 'webhook%'`, { id });
     expect(audit!.action).toBe('webhook_failed');

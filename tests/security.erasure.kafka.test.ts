@@ -43,7 +43,7 @@ describe.skipIf(!available)('erasure on Kafka', () => {
 
   /** How many of the topic's sealed records still open with a data key that exists. */
   async function openable(lines: string[]): Promise<{ total: number; open: number }> {
-    const keys = rt.deps.services.get('subjectKeys') as SubjectKeys;
+    const keys = rt.deps.services.subjectKeys!;
     const parts = lines.map((l) => l.split('\t')[1] ?? '').filter((v) => v.startsWith(SEAL_PREFIX)).map((v) => {
       const [subject, kid] = v.slice(SEAL_PREFIX.length).split(':');
       return { subject: subject!, kid: kid! };

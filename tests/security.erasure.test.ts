@@ -139,7 +139,7 @@ describe('erasure reaches everything', () => {
     const [dead] = await rt.deps.ch.rows<{ n: string }>(`SELECT count() AS n FROM events_rejected WHERE log_offset >= 0`);
     expect(Number(dead!.n)).toBeGreaterThan(0);
     // Her data keys (wrapped), as they sit in subject_keys: after erasure no file may hold them.
-    const keys = rt.deps.services.get('subjectKeys') as SubjectKeys;
+    const keys = rt.deps.services.subjectKeys!;
     const wrapped = (await rt.deps.ch.rows<{ wrapped: string }>(`SELECT wrapped FROM subject_keys WHERE subject IN {s:Array(String)}`, {
       s: [customerId, firstAnon, SECOND_ANON].map((x) => keys.pseudonym(x)),
     })).map((r) => r.wrapped.slice(4, 44));

@@ -5,7 +5,6 @@
 // held, an explicit null removes one trait. All on the real engines (chDB, embedded log, the collector).
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServices } from '../api/services.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
 import { identitySecrets } from '../ingest/identity.ts';
 import { CvmClient } from '../ingest/server-client.ts';
@@ -55,7 +54,7 @@ const VICTIM = { id: 'cust-victim', anon: 'anon-victim', email: 'victim@example.
 
 beforeAll(async () => {
   rt = await testRuntime();
-  otherKey = (await apiServices(rt.deps).keys.create({ role: 'write', name: 'other shop', site: 'other', origins: ['*'] })).secret;
+  otherKey = (await rt.deps.services.keys.create({ role: 'write', name: 'other shop', site: 'other', origins: ['*'] })).secret;
   // The shop vouched for the victim: a signed identify at sign-up.
   await send([signed('demo', identify(VICTIM.id, VICTIM.anon, { email: VICTIM.email, name: VICTIM.name, country: 'DE', consent: true }, 0))]);
 });

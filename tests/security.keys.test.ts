@@ -6,7 +6,6 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServices } from '../api/services.ts';
 import { startCvm, type CvmProcess } from './helpers/cvm-process.ts';
 import { tempDir, testRuntime } from './helpers/runtime.ts';
 
@@ -82,7 +81,7 @@ describe('cvm keys rotate-admin', () => {
     expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
 
     // What the server's 30 s reload timer runs.
-    await apiServices(rt.deps).keys.reload();
+    await rt.deps.services.keys.reload();
     expect(await status(oldKey)).toBe(401);
     expect(await status(newKey!)).toBe(200);
     const audit = await rt.deps.ch.rows<{ action: string }>(`SELECT action FROM audit_log WHERE action = 'admin_key_rotate'`);
@@ -92,7 +91,7 @@ describe('cvm keys rotate-admin', () => {
     const again = cvm(['keys', 'rotate-admin', '--json'], { CVM_DATA_DIR: rt.dir });
     expect(again.status, again.stderr).toBe(0);
     const third = JSON.parse(again.stdout).key as string;
-    await apiServices(rt.deps).keys.reload();
+    await rt.deps.services.keys.reload();
     expect(await status(newKey!)).toBe(401);
     expect(await status(third)).toBe(200);
   });

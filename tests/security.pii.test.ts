@@ -134,7 +134,7 @@ describe('sealed event log', () => {
     expect(filesMentioning(path.join(dir, 'plain'), ['cus_plain_visible', EMAIL]).length).toBeGreaterThan(0);
 
     const inner = await EmbeddedEventLog.open({ dir: path.join(dir, 'sealed'), maxBytes: 64 * 1024 * 1024, retentionMs: 3600_000, log });
-    const sealed = new SealedEventLog(inner, rt.deps.services.get('subjectKeys') as SubjectKeys);
+    const sealed = new SealedEventLog(inner, rt.deps.services.subjectKeys!);
     const gone = `cus_gone_${tag}`;
     const kept = `cus_kept_${tag}`;
     await sealed.append('t', [
@@ -163,7 +163,7 @@ describe('sealed event log', () => {
       await o.handler({ topic: 't', partition: 0, firstOffset: 0, lastOffset: 2, records: copy });
       return { stop: async () => {} };
     } };
-    await new SealedEventLog(fake, rt.deps.services.get('subjectKeys') as SubjectKeys).consume({ topic: 't', group: 'g', handler: async (b) => void replayed.push(...b.records.map((r) => JSON.parse(r.value).who as string)) });
+    await new SealedEventLog(fake, rt.deps.services.subjectKeys!).consume({ topic: 't', group: 'g', handler: async (b) => void replayed.push(...b.records.map((r) => JSON.parse(r.value).who as string)) });
     expect(replayed).toEqual([kept]);
     await sealed.close();
   });

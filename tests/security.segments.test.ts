@@ -2,7 +2,6 @@
 // fields (400, never a 500), a segment is deleted only by the key that saved it or an admin, webhooks are
 // set by admins only and their URLs (which carry the receiver's token) are masked for everyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServices } from '../api/services.ts';
 import { RuleError, parseRule } from '../api/segments/rules.ts';
 import { compileRule } from '../api/segments/rule-sql.ts';
 import { newKey } from './api.fixture.ts';
@@ -18,7 +17,7 @@ beforeAll(async () => {
   rt = await testRuntime();
   keys = { analystA: await newKey(rt, 'analyst'), analystB: await newKey(rt, 'analyst'), admin: await newKey(rt, 'admin') };
   // DNS for the test: hooks.example.com is a public address (no real network is needed to save it).
-  apiServices(rt.deps).segments.webhookPolicy.lookup = async (host) => {
+  rt.deps.services.segments.webhookPolicy.lookup = async (host) => {
     if (host === 'hooks.example.com') return [{ address: '93.184.215.14', family: 4 }];
     throw new Error(`ENOTFOUND ${host}`);
   };
@@ -69,7 +68,7 @@ describe('who may delete a segment', () => {
     const made = await as(keys.analystA, { method: 'POST', url: '/v1/segments', payload: { name: 'A1', rule: 'clv > 10' } });
     expect(made.statusCode, made.body).toBe(201);
     const a1 = made.json().segment;
-    const keyA = apiServices(rt.deps).keys.secretKeys.resolve(keys.analystA)!.keyId;
+    const keyA = rt.deps.services.keys.secretKeys.resolve(keys.analystA)!.keyId;
     expect(a1.created_by).toBe(keyA);
 
     const refused = await as(keys.analystB, { method: 'DELETE', url: `/v1/segments/${a1.id}` });

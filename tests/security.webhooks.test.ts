@@ -5,7 +5,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServices } from '../api/services.ts';
 import { nonPublicRange, resolveTarget, webhookPolicy, WebhookTargetError, type LookupFn } from '../api/segments/webhook-target.ts';
 import { deliver } from '../api/segments/webhooks.ts';
 import { chTime } from '../lib/clickhouse.ts';
@@ -173,7 +172,7 @@ describe('segments API and model runs', () => {
   let rebindTo = '93.184.215.14';
   beforeAll(async () => {
     shop = await seededShop({ customers: 20, models: false, env: { CVM_WEBHOOK_ALLOW_HOSTS: 'receiver.allowed.test' } });
-    const segments = apiServices(shop.rt.deps).segments;
+    const segments = shop.rt.deps.services.segments;
     segments.webhookOptions = { retryDelaysMs: [], timeoutMs: 5_000 };
     segments.webhookPolicy.lookup = async (host) => {
       if (host === 'receiver.allowed.test') return [{ address: '127.0.0.1', family: 4 }];
@@ -204,7 +203,7 @@ describe('segments API and model runs', () => {
     rebindTo = '127.0.0.1'; // …loopback at push time
 
     // A row saved before webhooks were checked (or written straight to the table).
-    const services = apiServices(shop.rt.deps);
+    const services = shop.rt.deps.services;
     const now = chTime(Date.now());
     await shop.rt.deps.ch.insert('segments', [{
       segment_id: 'seg_legacy', name: 'legacy', rule: 'frequency >= 0', webhook_url: `http://127.0.0.1:${port}/hook/legacy`,

@@ -94,7 +94,7 @@ describe('sign-up, login, sessions', () => {
     const [row] = await rt.deps.ch.rows<{ password_hash: string; email: string }>('SELECT password_hash, email FROM shop_members FINAL WHERE customer_id = {c:String}', { c: customerId });
     // The e-mail is encrypted at rest (PII cipher) and opens to the normalised address.
     expect(row!.email).toMatch(/^enc:v1:/);
-    expect((rt.deps.services.get('pii') as { open(v: string): string }).open(row!.email)).toBe('ana@example.com');
+    expect(rt.deps.services.pii.open(row!.email)).toBe('ana@example.com');
     expect(row!.password_hash).toMatch(/^scrypt\$/);
     const sessions = await rt.deps.ch.rows<{ token_hash: string }>('SELECT token_hash FROM shop_sessions FINAL WHERE customer_id = {c:String}', { c: customerId });
     const token = /cvm_shop_session=([^;]+)/.exec(session)![1]!;

@@ -12,7 +12,6 @@ import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { appendDemoHistory, loadCatalogue } from '../storefront/demo/load.ts';
 import { shopFor } from '../storefront/shop.ts';
-import { recsStore } from '../api/recommendations.routes.ts';
 
 const admin = { authorization: `Bearer ${ADMIN}` };
 
@@ -38,7 +37,7 @@ describe.skipIf(!hasChromium)('the shop in headless Chromium', () => {
     const res = await api('/v1/models/all/run', { method: 'POST', body: '{}' });
     lastRuns = res.body.runs as typeof lastRuns;
     for (const r of lastRuns) if (r.model === 'rfm' || r.model === 'recs') expect(`${r.model}: ${r.status} ${r.error ?? ''}`.trim()).toBe(`${r.model}: ok`);
-    await (await recsStore(rt.deps)).load(rt.deps.ch); // the store reloads on the run event; wait for it here
+    await rt.deps.services.recs.load(rt.deps.ch); // the store reloads on the run event; wait for it here
     return lastRuns;
   };
   const shelf = async () =>
@@ -67,7 +66,7 @@ describe.skipIf(!hasChromium)('the shop in headless Chromium', () => {
       if (r.model === 'rfm' || r.model === 'recs') expect(`${r.model}: ${r.status} ${r.error ?? ''}`.trim()).toBe(`${r.model}: ok`);
       else if (r.status !== 'ok') console.warn(`seeding: model ${r.model} failed: ${r.error}`);
     }
-    await (await recsStore(rt.deps)).load(rt.deps.ch);
+    await rt.deps.services.recs.load(rt.deps.ch);
     await (await shopFor(rt.deps)).refreshCatalogue(true);
     browser = await launchChromium();
     // A desktop Chrome user agent: "HeadlessChrome" is (rightly) classed as a bot and left out of the models.

@@ -8,7 +8,6 @@ import { testConfig } from '../lib/config.ts';
 import { initLogging } from '../lib/logger.ts';
 import { appendDemoHistory, loadCatalogue } from '../storefront/demo/load.ts';
 import { shopFor } from '../storefront/shop.ts';
-import { recsStore } from '../api/recommendations.routes.ts';
 import { simulateTraffic, type TrafficReport } from '../storefront/demo/traffic.ts';
 import { run as demoTraffic } from '../bin/commands/demo-traffic.ts';
 
@@ -26,7 +25,7 @@ beforeAll(async () => {
   await appendDemoHistory(rt.eventLog!, rt.deps.config, { customers: 40, days: 60 }, rt.models.clock.now());
   expect(await waitForDrain(rt, 60_000)).toBe(true);
   await rt.models.run('recs');
-  await (await recsStore(rt.deps)).load(rt.deps.ch);
+  await rt.deps.services.recs.load(rt.deps.ch);
   await (await shopFor(rt.deps)).refreshCatalogue(true);
   end = rt.models.clock.now();
   report = await simulateTraffic({ url: rt.url!, adminKey: ADMIN, writeKey: config.keys.demoWrite, visitors: 40, days: DAYS, end, seed: 99, concurrency: 4 });

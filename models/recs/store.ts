@@ -236,6 +236,28 @@ export class RecsStore {
     return this.watching;
   }
 
+  /**
+   * Erasure: a snapshot without these ids' lists, histories and links, swapped in whole. A reload alone
+   * would keep them: while the run is unchanged it shares the loaded lists.
+   */
+  forgetIds(ids: readonly string[]): void {
+    const gone = new Set(ids);
+    const s = this.snap;
+    const without = <V>(m: Map<string, V>) => new Map([...m].filter(([k]) => !gone.has(k)));
+    this.snap = {
+      ...s,
+      personal: without(s.personal),
+      history: without(s.history),
+      identities: new Map([...s.identities].filter(([a, c]) => !gone.has(a) && !gone.has(c))),
+    };
+  }
+
+  /** Whether the loaded run holds a list, a history or a link for any of these ids (erasure's check). */
+  holdsAny(ids: readonly string[]): boolean {
+    const s = this.snap;
+    return ids.some((id) => s.personal.has(id) || s.history.has(id) || s.identities.has(id) || [...s.identities.values()].includes(id));
+  }
+
   /** The customer behind a request: the explicit customer id, or the one an anonymous id is linked to. */
   private customerOf(s: RecsSnapshot, req: { customerId?: string; anonymousId?: string }): string | undefined {
     if (req.customerId) return req.customerId;

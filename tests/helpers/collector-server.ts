@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.ts';
-import type { AppDeps } from '../../api/deps.ts';
+import { buildServices } from '../../bin/services.ts';
+import { openPiiServices } from '../../lib/pii-services.ts';
+import { systemClock } from '../../lib/clock.ts';
 import type { CollectedRecord, CvmEvent } from '../../ingest/contract.ts';
 import { connectClickHouse, type ClickHouse } from '../../lib/clickhouse.ts';
 import { testConfig, type Config } from '../../lib/config.ts';
@@ -46,7 +48,8 @@ export async function startCollector(opts: CollectorServerOptions = {}): Promise
   const log = createLogger({ name: 'test-collector' });
   const eventLog = await EmbeddedEventLog.open({ dir: path.join(dir, 'log'), maxBytes: 64 * 1024 * 1024, retentionMs: 3600_000, log, pollMs: 25 });
   const ch: ClickHouse = await connectClickHouse(config);
-  const deps: AppDeps = { config, ch, log, eventLog, services: new Map() };
+  const wired = buildServices({ config, ch, log, clock: systemClock, eventLog, services: await openPiiServices(ch, config, log) }, { models: null, transformer: null });
+  const deps = { config, ch, log, clock: systemClock, eventLog, services: wired.services };
   const records: Collected[] = [];
   const consumer: Consumer = await eventLog.consume({
     topic: config.topics.events,
@@ -112,6 +115,7 @@ export async function startCollector(opts: CollectorServerOptions = {}): Promise
     async close() {
       await stop();
       await consumer.stop();
+      await wired.close();
       await eventLog.close();
       await ch.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,6 @@ import type { KafkaEventLog, KafkaGroupConsumer } from '../../lib/eventlog/kafka
 import type { EventLog } from '../../lib/eventlog/types.ts';
 import { SealedEventLog } from '../../lib/eventlog/sealed.ts';
 import { sealDeadLetters } from '../../transform/rejects.ts';
-import type { ApiServices } from '../../api/services.ts';
 import { EventsTransformer, TRANSFORM_GROUP } from '../../transform/events.consumer.ts';
 import type { Runtime } from '../../bin/runtime.ts';
 import { Ledger, audit, sleep, viaInject, waitFor } from './helpers/stream.ts';
@@ -42,7 +41,7 @@ interface Member {
 async function member(rt: Runtime, name: string, opts: { dieAfterFirstInsert?: boolean; maxBatch?: number } = {}): Promise<Member> {
   const config = rt.deps.config;
   // Wired as bin/runtime.ts wires a transformer: records opened from the sealed log, dead letters sealed.
-  const api = rt.deps.services.get('api') as ApiServices;
+  const api = rt.deps.services;
   const memberLog = silent.child({ member: name });
   const kafka = (await openEventLog(config, memberLog)) as KafkaEventLog;
   const log: EventLog = api.subjectKeys ? new SealedEventLog(kafka, api.subjectKeys) : kafka;
