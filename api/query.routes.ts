@@ -3,9 +3,10 @@
 // memory limits, set before the text arrives). Analyst queries wait in their own queue (query/analyst-queue.ts)
 // so they never crowd out the collector or the storefront; one time budget covers the checks and the run.
 // Every request is audited (key, role, the SQL, rows returned, or why it was refused).
+import { CH_ERROR, clickHouseErrorCode, isClickHouseError } from '../lib/clickhouse-errors.ts';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
 import { actorOf, recordAudit } from '../lib/audit.ts';
 import { SqlGuard, SqlRejected, clickhouseMessage, explainSettings, querySettings, type GuardedQuery } from './query/sql-guard.ts';
@@ -23,10 +24,10 @@ const QueryBody = Type.Object(
 
 type Outcome =
   | { kind: 'rejected'; err: SqlRejected }
-  | { kind: 'failed'; message: string }
+  | { kind: 'failed'; message: string; code: string | null }
   | { kind: 'ok'; guarded: GuardedQuery; columns: string[]; rows: Array<Record<string, unknown>> };
 
-export default async function queryRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function queryRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
   const api = deps.config.api;
   const limits = { maxRows: api.queryMaxRows, maxSeconds: api.queryMaxSeconds, maxMemoryBytes: api.queryMaxMemoryBytes };
@@ -47,14 +48,14 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
       await checking.close();
     }
     const secondsLeft = (deadline - Date.now()) / 1000;
-    const outOfTime = { kind: 'failed', message: `Timeout exceeded: the checks used the time budget of ${limits.maxSeconds} s (constant subqueries are computed while checking)` } as const;
+    const outOfTime = { kind: 'failed', code: CH_ERROR.TIMEOUT_EXCEEDED, message: `Timeout exceeded: the checks used the time budget of ${limits.maxSeconds} s (constant subqueries are computed while checking)` } as const;
     if (secondsLeft < 0.05) return outOfTime;
     let session;
     try {
       session = await deps.ch.openRestricted(querySettings(limits, api.queryMaxThreads, secondsLeft));
     } catch (err) {
       // The session's own setup runs under the few milliseconds left.
-      if (/Timeout exceeded/i.test(clickhouseMessage(err))) return outOfTime;
+      if (isClickHouseError(err, CH_ERROR.TIMEOUT_EXCEEDED)) return outOfTime;
       throw err;
     }
     try {
@@ -62,7 +63,7 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
       const columns = (names ?? []).map(String);
       return { kind: 'ok', guarded, columns, rows: data.map((d) => Object.fromEntries(columns.map((c, i) => [c, d[i]]))) };
     } catch (err) {
-      return { kind: 'failed', message: clickhouseMessage(err) };
+      return { kind: 'failed', message: clickhouseMessage(err), code: clickHouseErrorCode(err) };
     } finally {
       await session.close();
     }
@@ -111,11 +112,11 @@ export default async function queryRoutes(app: FastifyInstance, opts: { deps: Ap
         return refuse(reply, outcome.err);
       }
       if (outcome.kind === 'failed') {
-        const message = outcome.message;
-        const tooLarge = /Limit for result exceeded/i.test(message);
+        const { message, code } = outcome;
+        const tooLarge = code === CH_ERROR.TOO_MANY_ROWS_OR_BYTES;
         await record('failed', { error: message });
         return reply.code(400).send({
-          error: tooLarge ? 'result_too_large' : /Timeout exceeded/i.test(message) ? 'query_timeout' : 'query_failed',
+          error: tooLarge ? 'result_too_large' : code === CH_ERROR.TIMEOUT_EXCEEDED ? 'query_timeout' : 'query_failed',
           field: 'sql',
           message: tooLarge ? `the result has more than ${limits.maxRows} rows: add a LIMIT or aggregate` : message,
         });

@@ -16,6 +16,7 @@
 // What only these checks keep out in embedded mode (chDB has no users or grants): system tables, the
 // scalar file() function, view()/merge()/mergeTreeIndex() over tables outside the allow-list. In server
 // mode CLICKHOUSE_ANALYST_USER adds the server's grants on top (sql/query/analyst_user.sql).
+import { CH_ERROR, isClickHouseError } from '../../lib/clickhouse-errors.ts';
 import type { ClickHouse, RestrictedSession } from '../../lib/clickhouse.ts';
 import { sql } from '../../lib/sql.ts';
 import { SqlRejected, scanSql, type ScannedSql } from './sql-lexer.ts';
@@ -204,6 +205,6 @@ function parseProblem(err: unknown): SqlRejected {
   // The restricted session is readonly=1: the engine itself refused a SETTINGS clause or a table function.
   if (/Cannot modify '[^']*' setting in readonly mode/i.test(msg)) return new SqlRejected(0, 'SETTINGS clauses are not allowed; the server sets the limits', 'clause_not_allowed');
   if (/readonly mode|READONLY/.test(msg)) return new SqlRejected(0, 'the query needs more than read access, which analyst queries do not have', 'not_allowed_readonly');
-  if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(msg)) return new SqlRejected(0, 'the query ran out of its time budget while being checked (constant subqueries are computed then)', 'query_timeout');
+  if (isClickHouseError(err, CH_ERROR.TIMEOUT_EXCEEDED)) return new SqlRejected(0, 'the query ran out of its time budget while being checked (constant subqueries are computed then)', 'query_timeout');
   return new SqlRejected(0, msg, 'invalid_query');
 }
