@@ -1,13 +1,16 @@
 // Everything the API shows about one customer. Scores and recommendations come from memory; profile,
-// orders and sessions from two ClickHouse queries (linked anonymous ids, then one UNION ALL that reads
-// the profile and the customer's events), folded here.
+// orders and sessions from ClickHouse, read through the one identity resolution (identity_resolution,
+// events_resolved, sessions: sql/views), so the 360 counts what RFM, segments and dashboards count, merges
+// and links included. Three round trips: who the customer is, their profile and events, then the sessions,
+// refunds and order lines of those events.
 // What a role sees: storefront gets scores and recommendations only; analysts get the profile with
 // PII masked; admins get it decrypted.
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import { maskTraits, type PiiCipher } from '../lib/crypto.ts';
+import type { Logger } from '../lib/logger.ts';
 import { sql } from '../lib/sql.ts';
 import type { Role } from './auth.ts';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import type { ScoreCache } from './score-cache.ts';
 
 export const ORDERS_SHOWN = 20;
@@ -15,10 +18,6 @@ export const SESSIONS_SHOWN = 10;
 export const RECOMMENDATIONS_SHOWN = 10;
 
 type Row = Record<string, unknown>;
-
-interface RecsService {
-  recommend(req: { customerId: string; limit: number }): unknown;
-}
 
 export function scoresOf(scores: ScoreCache, id: string) {
   const rfm = scores.get('rfm', id);
@@ -42,77 +41,111 @@ function without(row: Row, ...keys: string[]): Row {
   return out;
 }
 
-export async function recommendationsFor(deps: AppDeps, id: string): Promise<unknown[] | null> {
-  const recs = deps.services.get('recs') as RecsService | undefined;
-  if (!recs || typeof recs.recommend !== 'function') return null;
+/** Why the 360 has no recommendations: the service that failed (its error is in the log, not in the answer). */
+export interface RecommendationsError { service: 'recs'; status: 'failed' }
+export type Recommendations = { items: unknown[]; error: null } | { items: null; error: RecommendationsError };
+
+export async function recommendationsFor(deps: ApiDeps, id: string): Promise<Recommendations> {
+  const recs = deps.services.recs;
   try {
-    const answer = (await recs.recommend({ customerId: id, limit: RECOMMENDATIONS_SHOWN })) as { items?: unknown[] } | unknown[];
-    return Array.isArray(answer) ? answer : (answer?.items ?? []);
+    return { items: recs.recommend({ customerId: id, limit: RECOMMENDATIONS_SHOWN }).items, error: null };
   } catch (err) {
-    deps.log.warn({ err }, 'recommendations for the customer view failed');
-    return null;
+    deps.log.error({ err, service: 'recs', customer_id: id }, 'recommendations for the customer view failed');
+    return { items: null, error: { service: 'recs', status: 'failed' } };
   }
 }
 
-/** Anonymous ids whose latest link (identify / alias) points at this customer and is not deleted. */
-export async function linkedAnonymousIds(ch: ClickHouse, id: string): Promise<Row[]> {
-  const rows = await ch.rows<{ anonymous_id: string; customer_id: string; source: string; first_seen: string; updated_at: string; deleted: number }>(sql('api/customer-identities'), { id });
-  const latest = new Map<string, (typeof rows)[number] & { first: string }>();
-  for (const r of rows) {
-    const cur = latest.get(r.anonymous_id);
-    const first = cur && cur.first < r.first_seen ? cur.first : r.first_seen;
-    if (!cur || r.updated_at > cur.updated_at) latest.set(r.anonymous_id, { ...r, first });
-    else cur.first = first;
-  }
-  return [...latest.values()]
-    .filter((r) => r.customer_id === id && Number(r.deleted) === 0)
-    .sort((a, b) => a.first.localeCompare(b.first))
-    .map((r) => ({ anonymous_id: r.anonymous_id, source: r.source, first_seen: r.first }));
+/** How the customer stands in the identity resolution. */
+export interface Resolution {
+  /** The customer this id was merged into (its history shows there), or null. */
+  merged_into: string | null;
+  /** The customer and the customer ids merged into it. */
+  customer_ids: string[];
+  /** Anonymous ids whose link resolves to the customer, earliest first. */
+  identities: Array<{ site: string; anonymous_id: string; source: string; first_seen: string }>;
 }
 
-/** Most recent events of the customer read for orders and sessions. */
+interface ResolutionRow { kind: 'customer' | 'anonymous'; site: string; id: string; customer_id: string; source: string; first_seen: string | null }
+
+export async function resolutionOf(ch: ClickHouse, id: string): Promise<Resolution> {
+  const rows = await ch.rows<ResolutionRow>(sql('api/customer-identities'), { id });
+  const mergedAway = rows.find((r) => r.kind === 'customer' && r.id === id);
+  return {
+    merged_into: mergedAway ? mergedAway.customer_id : null,
+    customer_ids: [id, ...rows.filter((r) => r.kind === 'customer' && r.customer_id === id).map((r) => r.id)],
+    identities: rows
+      .filter((r) => r.kind === 'anonymous')
+      .map((r) => ({ site: r.site, anonymous_id: r.id, source: r.source, first_seen: r.first_seen ?? '' })),
+  };
+}
+
+/** Most recent events of the customer read for activity and orders. */
 export const MAX_EVENTS_READ = 5000;
 
-interface EventLite {
-  event_id: string; type: string; ts: string; session_id: string; site: string; order_id: string; currency: string;
-  amount: number; amount_base: number; path: string; country: string; device: string; is_bot: number;
-}
+interface EventLite { event_id: string; type: string; ts: string; session_id: string; site: string; order_id: string; currency: string; amount: number; amount_base: number }
+interface RefundLite { event_id: string; order_id: string; amount: number; amount_base: number }
+interface ItemLite { order_id: string; product_id: string; category: string; quantity: number; price: number }
 
 /** The profile and history part of the 360, or null when ClickHouse knows nothing of the customer. */
-export async function customerRecords(deps: AppDeps, id: string, role: Role, pii: PiiCipher): Promise<Row | null> {
-  const identities = await linkedAnonymousIds(deps.ch, id);
-  const anon = identities.map((r) => String(r.anonymous_id));
-  const parts = await deps.ch.rows<{ kind: string; payload: string }>(sql('api/customer-360'), { id, anon, max_events: MAX_EVENTS_READ });
+export async function customerRecords(deps: ApiDeps, id: string, role: Role, pii: PiiCipher): Promise<Row | null> {
+  const who = await resolutionOf(deps.ch, id);
+  const parts = await deps.ch.rows<{ kind: string; payload: string }>(sql('api/customer-360'), {
+    id, customer_ids: who.customer_ids, anon_ids: who.identities.map((i) => i.anonymous_id), max_events: MAX_EVENTS_READ,
+  });
   let profile: Row | null = null;
   const events = new Map<string, EventLite>(); // by event_id: a retried event counts once
-  const refunds = new Map<string, Row>();
-  const items: Row[] = [];
   for (const p of parts) {
-    const v = JSON.parse(p.payload) as Row;
-    if (p.kind === 'profile') profile = v;
-    else if (p.kind === 'event') events.set(String(v.event_id), v as unknown as EventLite);
-    else if (p.kind === 'refund') refunds.set(String(v.event_id), v);
-    else if (p.kind === 'item') items.push(v);
+    if (p.kind === 'profile') profile = JSON.parse(p.payload) as Row;
+    else if (p.kind === 'event') {
+      const e = JSON.parse(p.payload) as EventLite;
+      events.set(e.event_id, e);
+    }
   }
-  if (!profile && events.size === 0 && identities.length === 0) return null;
+  if (!profile && events.size === 0 && who.identities.length === 0 && !who.merged_into) return null;
   const all = [...events.values()];
-  for (const e of all) if (e.type === 'refund' && e.order_id) refunds.set(e.event_id, e as unknown as Row);
   const times = all.map((e) => e.ts).sort();
   const activity = all.length
     ? { events: all.length, events_capped: all.length >= MAX_EVENTS_READ, first_event_at: times[0], last_event_at: times[times.length - 1] }
     : null;
-  const human = all.filter((e) => Number(e.is_bot) === 0); // sessions leave bots out, like the sessions view
+  const history = await sessionsAndOrderDetails(deps.ch, id, all);
   return {
-    profile: profile ? shapeProfile(profile, role, pii) : null,
-    identities,
+    profile: profile ? shapeProfile(profile, role, pii, { log: deps.log, customerId: id }) : null,
+    merged_into: who.merged_into,
+    identities: who.identities,
     activity,
-    orders: foldOrders(all, [...refunds.values()], items).slice(0, ORDERS_SHOWN),
-    sessions: foldSessions(human).slice(0, SESSIONS_SHOWN),
+    orders: foldOrders(all, history.refunds, history.items).slice(0, ORDERS_SHOWN),
+    sessions: history.sessions,
   };
 }
 
+/** The sessions view's sessions of the customer, and the refunds and lines of their orders. */
+async function sessionsAndOrderDetails(ch: ClickHouse, id: string, events: EventLite[]): Promise<{ sessions: Row[]; refunds: RefundLite[]; items: ItemLite[] }> {
+  const unique = (pairs: Array<[string, string]>) => [...new Map(pairs.map((p) => [p.join('\u0000'), p])).values()];
+  const purchases = events.filter((e) => e.type === 'purchase' && e.order_id);
+  const sessions = unique(events.filter((e) => e.session_id).map((e) => [e.site, e.session_id]));
+  const orders = unique(purchases.map((e) => [e.site, e.order_id]));
+  if (sessions.length === 0 && orders.length === 0) return { sessions: [], refunds: [], items: [] };
+  const parts = await ch.rows<{ kind: string; payload: string }>(sql('api/customer-360-orders-sessions'), {
+    id,
+    session_sites: sessions.map((s) => s[0]), session_ids: sessions.map((s) => s[1]),
+    order_sites: orders.map((o) => o[0]), order_ids: orders.map((o) => o[1]),
+    purchases: purchases.map((e) => e.event_id), sessions_shown: SESSIONS_SHOWN,
+  });
+  const found: Row[] = [];
+  const refunds = new Map<string, RefundLite>(); // by event_id: a retried refund counts once
+  const items: ItemLite[] = [];
+  for (const p of parts) {
+    if (p.kind === 'session') found.push(JSON.parse(p.payload) as Row);
+    else if (p.kind === 'refund') {
+      const r = JSON.parse(p.payload) as RefundLite;
+      refunds.set(r.event_id, r);
+    } else if (p.kind === 'item') items.push(JSON.parse(p.payload) as ItemLite);
+  }
+  return { sessions: found, refunds: [...refunds.values()], items };
+}
+
 /** Orders, newest first: purchase events by order id, their lines, and what was refunded of each. */
-export function foldOrders(events: EventLite[], refunds: Row[], items: Row[]): Row[] {
+export function foldOrders(events: EventLite[], refunds: RefundLite[], items: ItemLite[]): Row[] {
   const orders = new Map<string, { order_id: string; ts: string; currency: string; total: number; total_base: number; refunded: number; refunded_base: number; items: Row[] }>();
   for (const e of events) {
     if (e.type !== 'purchase' || !e.order_id) continue;
@@ -125,14 +158,14 @@ export function foldOrders(events: EventLite[], refunds: Row[], items: Row[]): R
     }
   }
   for (const r of refunds) {
-    const o = orders.get(String(r.order_id));
+    const o = orders.get(r.order_id);
     if (!o) continue;
     o.refunded += Number(r.amount);
     o.refunded_base += Number(r.amount_base);
   }
   for (const it of items) {
     // order_items is read with FINAL: a re-delivered line is already folded.
-    orders.get(String(it.order_id))?.items.push({ product_id: it.product_id, category: it.category, quantity: it.quantity, price: it.price });
+    orders.get(it.order_id)?.items.push({ product_id: it.product_id, category: it.category, quantity: it.quantity, price: it.price });
   }
   return [...orders.values()]
     .sort((a, b) => b.ts.localeCompare(a.ts) || a.order_id.localeCompare(b.order_id))
@@ -140,61 +173,29 @@ export function foldOrders(events: EventLite[], refunds: Row[], items: Row[]): R
 }
 
 /**
- * Sessions, newest first, with the definitions of the sessions view (0012): duration from first to last
- * event, bounced when at most one distinct page, entry and exit page, orders and revenue. Folded from the
- * events already read: the view aggregates every session and re-resolves identities on each read, which
- * costs more than the whole rest of the customer view.
+ * The profile as the role may see it. Traits that cannot be read are reported, not dropped silently:
+ * unreadable JSON as unreadable_fields (and logged with the customer id), traits that do not decrypt as
+ * unreadable_traits.
  */
-export function foldSessions(events: EventLite[]): Row[] {
-  const sessions = new Map<string, EventLite[]>();
-  for (const e of events) {
-    if (!e.session_id) continue;
-    const list = sessions.get(e.session_id);
-    if (list) list.push(e);
-    else sessions.set(e.session_id, [e]);
-  }
-  const out: Row[] = [];
-  for (const [session_id, list] of sessions) {
-    list.sort((a, b) => a.ts.localeCompare(b.ts));
-    const first = list[0]!;
-    const last = list[list.length - 1]!;
-    const withPath = list.filter((e) => e.path);
-    const pages = new Set(withPath.map((e) => e.path)).size;
-    const purchases = list.filter((e) => e.type === 'purchase');
-    out.push({
-      session_id,
-      site: first.site,
-      started_at: first.ts,
-      ended_at: last.ts,
-      duration_s: (Date.parse(last.ts + 'Z') - Date.parse(first.ts + 'Z')) / 1000,
-      page_views: list.filter((e) => e.type === 'page_view').length,
-      events: list.length,
-      pages,
-      bounced: pages <= 1,
-      entry_path: withPath[0]?.path ?? '',
-      exit_path: withPath[withPath.length - 1]?.path ?? '',
-      converted: purchases.length > 0,
-      orders: purchases.length,
-      revenue_base: purchases.reduce((n, e) => n + e.amount_base, 0),
-      country: list.find((e) => e.country)?.country ?? '',
-      device: list.find((e) => e.device)?.device ?? '',
-    });
-  }
-  return out.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
-}
-
-function shapeProfile(p: Row, role: Role, pii: PiiCipher): Row {
-  let traits: Row = {};
-  try {
-    traits = JSON.parse(String(p.traits || '{}')) as Row;
-  } catch {
-    traits = {};
-  }
-  const { traits: open, unreadable } = pii.revealTraits(traits);
+export function shapeProfile(p: Row, role: Role, pii: PiiCipher, ctx: { log: Logger; customerId: string }): Row {
+  const traits = parseTraits(p.traits);
+  if (traits === null) ctx.log.error({ customer_id: ctx.customerId, field: 'traits' }, 'customer profile traits are not a JSON object; shown as none');
+  const { traits: open, unreadable } = pii.revealTraits(traits ?? {});
   return {
     site: p.site, country: p.country, consent: Number(p.consent) === 1, first_seen: p.first_seen, updated_at: p.updated_at,
     traits: role === 'admin' ? open : maskTraits(open),
     pii: role === 'admin' ? 'decrypted' : 'masked',
     ...(unreadable.length ? { unreadable_traits: unreadable } : {}),
+    ...(traits === null ? { unreadable_fields: ['traits'] } : {}),
   };
+}
+
+function parseTraits(raw: unknown): Row | null {
+  if (raw === undefined || raw === null || raw === '') return {};
+  try {
+    const v: unknown = JSON.parse(String(raw));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Row) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,17 +1,59 @@
 // Customers: the 360 view of one (scores from memory; profile, orders, sessions from ClickHouse) and the
 // filtered, keyset-paginated list (JSON or CSV).
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
+import type { ApiDeps } from './services.ts';
 import { requireRole } from './auth.ts';
-import { scoreCacheFor } from './score-cache.ts';
-import { apiServices } from './services.ts';
-import { customerRecords, recommendationsFor, scoresOf } from './customer-360.ts';
+import { customerRecords, recommendationsFor, scoresOf, type Recommendations } from './customer-360.ts';
 import { FEATURE_COLUMNS, ListError, SORT_FIELDS, listFeatures } from './customer-list.ts';
 import { CursorError } from './cursor.ts';
 import { sendCsv, wantsCsv } from './csv.ts';
 
 export const CustomerIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'customer_id' }) });
+
+// The 360's answer. Objects carrying model columns stay open (additionalProperties) so a new score column
+// shows without a contract change; what the 360 itself builds is listed in full.
+const open = { additionalProperties: true } as const;
+const nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()]);
+const Scores = {
+  rfm: nullable(Type.Object({ run_id: nullable(Type.String()), recency_days: Type.Number(), frequency: Type.Number(), monetary: Type.Number(), r: Type.Number(), f: Type.Number(), m: Type.Number(), score: Type.String(), segment: Type.String() }, open)),
+  clv: nullable(Type.Object({ run_id: nullable(Type.String()), clv: Type.Number(), p_alive: Type.Number() }, open)),
+  churn: nullable(Type.Object({ run_id: nullable(Type.String()), churn_risk: Type.Number(), top_reasons: Type.Array(Type.String()) }, open)),
+};
+export const RecommendationsError = Type.Object(
+  { service: Type.Literal('recs'), status: Type.Literal('failed') },
+  { description: 'Present when recommendations is null: the service that failed (its error is logged, not returned)' },
+);
+const analystOnly = (s: TSchema) => Type.Optional(s);
+const Order = Type.Object({
+  order_id: Type.String(), ts: Type.String(), currency: Type.String(), total: Type.Number(), total_base: Type.Number(), refunded: Type.Number(), refunded_base: Type.Number(),
+  refund_status: Type.Union([Type.Literal('none'), Type.Literal('partially_refunded'), Type.Literal('refunded')]),
+  items: Type.Array(Type.Object({ product_id: Type.String(), category: Type.String(), quantity: Type.Number(), price: Type.Number() })),
+});
+const Session = Type.Object({
+  session_id: Type.String(), site: Type.String(), started_at: Type.String(), ended_at: Type.String(), duration_s: Type.Number(), page_views: Type.Number(), events: Type.Number(),
+  pages: Type.Number(), bounced: Type.Boolean(), entry_path: Type.String(), exit_path: Type.String(), converted: Type.Boolean(), orders: Type.Number(), revenue_base: Type.Number(),
+  country: Type.String(), device: Type.String(),
+});
+const Profile = Type.Object({
+  site: Type.String(), country: Type.String(), consent: Type.Boolean(), first_seen: Type.String(), updated_at: Type.String(),
+  traits: Type.Record(Type.String(), Type.Unknown(), { description: 'masked for analysts, decrypted for admins' }),
+  pii: Type.Union([Type.Literal('masked'), Type.Literal('decrypted')]),
+  unreadable_traits: Type.Optional(Type.Array(Type.String(), { description: 'traits that did not decrypt (shown as null)' })),
+  unreadable_fields: Type.Optional(Type.Array(Type.String(), { description: "profile fields that were not valid JSON (logged; traits shown as none): 'traits'" })),
+});
+export const Customer360 = Type.Object({
+  customer_id: Type.String(),
+  ...Scores,
+  recommendations: nullable(Type.Array(Type.Unknown())),
+  recommendations_error: Type.Optional(RecommendationsError),
+  profile: analystOnly(nullable(Profile)),
+  merged_into: analystOnly(nullable(Type.String({ description: 'the customer this id was merged into; its history shows there' }))),
+  identities: analystOnly(Type.Array(Type.Object({ site: Type.String(), anonymous_id: Type.String(), source: Type.String(), first_seen: Type.String() }), { description: 'anonymous ids that resolve to the customer' })),
+  activity: analystOnly(nullable(Type.Object({ events: Type.Number(), events_capped: Type.Boolean(), first_event_at: Type.String(), last_event_at: Type.String() }))),
+  orders: analystOnly(Type.Array(Order, { description: 'newest first, merged customers included' })),
+  sessions: analystOnly(Type.Array(Session, { description: 'newest first, from the sessions view' })),
+}, { description: 'Scores and recommendations for every role; profile, identities, activity, orders and sessions for analysts and admins' });
 
 const ListQuery = Type.Object({
   segment: Type.Optional(Type.String({ maxLength: 64, description: 'RFM segment name, e.g. Champions' })),
@@ -24,12 +66,13 @@ const ListQuery = Type.Object({
   format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
 });
 
+const recommendationsPart = (r: Recommendations) => (r.error ? { recommendations: null, recommendations_error: r.error } : { recommendations: r.items });
+
 type ListQueryT = { segment?: string; churn_min?: number; clv_min?: number; country?: string; sort?: string; cursor?: string; limit?: number; format?: 'json' | 'csv' };
 
-export default async function customersRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function customersRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
-  const scores = await scoreCacheFor(deps);
-  const { pii } = apiServices(deps);
+  const { scores, pii } = deps.services;
 
   app.get<{ Params: { id: string } }>(
     '/v1/customers/:id',
@@ -39,6 +82,7 @@ export default async function customersRoutes(app: FastifyInstance, opts: { deps
         summary: 'Customer 360: scores, segment, CLV, churn risk with reasons, recommendations; profile, orders and sessions for analysts (PII masked) and admins',
         tags: ['customers'],
         params: CustomerIdParams,
+        response: { 200: Customer360 },
       },
     },
     async (req, reply) => {
@@ -54,15 +98,15 @@ export default async function customersRoutes(app: FastifyInstance, opts: { deps
           );
           if (!known || Number(known.n) === 0) return reply.code(404).send({ error: 'not_found', field: 'id', message: `no customer ${id}` });
         }
-        return { customer_id: id, ...s, recommendations: await recommendationsFor(deps, id) };
+        return { customer_id: id, ...s, ...recommendationsPart(await recommendationsFor(deps, id)) };
       }
       const records = await customerRecords(deps, id, role, pii);
       if (!records && !hasScores) return reply.code(404).send({ error: 'not_found', field: 'id', message: `no customer ${id}` });
       return {
         customer_id: id,
-        ...(records ?? { profile: null, identities: [], activity: null, orders: [], sessions: [] }),
+        ...(records ?? { profile: null, merged_into: null, identities: [], activity: null, orders: [], sessions: [] }),
         ...s,
-        recommendations: await recommendationsFor(deps, id),
+        ...recommendationsPart(await recommendationsFor(deps, id)),
       };
     },
   );
