@@ -14,6 +14,15 @@ export class CustomerCountries {
     for (const r of rows) this.byCustomer.set(r.customer_id, r.country);
   }
 
+  /** Erasure: the cached countries of these customers. */
+  forget(customerIds: readonly string[]): void {
+    for (const c of customerIds) this.byCustomer.delete(c);
+  }
+
+  holdsAny(customerIds: readonly string[]): boolean {
+    return customerIds.some((c) => this.byCustomer.has(c));
+  }
+
   readonly get = (customerId: string): string | undefined => this.byCustomer.get(customerId);
 
   readonly learn = (customerId: string, country: string): void => {

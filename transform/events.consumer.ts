@@ -171,6 +171,16 @@ export class EventsTransformer {
     this.rateIn.add(n);
   };
 
+  /** Erasure: drops the person's open visits and cached country (an ErasureHolder, see bin/services.ts). */
+  async forget(ids: { customers: readonly string[]; anonymous: readonly string[] }): Promise<void> {
+    this.sessions.forget(ids);
+    this.countries.forget(ids.customers);
+  }
+
+  holds(ids: { customers: readonly string[]; anonymous: readonly string[] }): boolean {
+    return this.sessions.holds(ids) || this.countries.holdsAny(ids.customers);
+  }
+
   /** The steps for one batch: this batch's rates and marks, and a fresh set of ids seen in it. */
   private stepsFor(mark: Marks) {
     const { config, protectTraits } = this.deps;

@@ -135,6 +135,21 @@ export class Sessioniser {
     else if (this.visits.size > this.cap * 1.1) this.evict();
   }
 
+  /** Erasure: the open visits of these visitors and customers, on every site. */
+  forget(ids: { customers: readonly string[]; anonymous: readonly string[] }): void {
+    for (const key of [...this.visits.keys()]) if (this.keyNames(key, ids)) this.visits.delete(key);
+  }
+
+  holds(ids: { customers: readonly string[]; anonymous: readonly string[] }): boolean {
+    for (const key of this.visits.keys()) if (this.keyNames(key, ids)) return true;
+    return false;
+  }
+
+  private keyNames(key: string, ids: { customers: readonly string[]; anonymous: readonly string[] }): boolean {
+    const [, kind, id = ''] = key.split('\u0000');
+    return kind === 'a' ? ids.anonymous.includes(id) : ids.customers.includes(id);
+  }
+
   private evict(): void {
     let n = this.visits.size - Math.floor(this.cap * 0.9);
     for (const key of this.visits.keys()) {

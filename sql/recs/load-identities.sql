@@ -1,6 +1,6 @@
--- Current anonymous → customer links (the latest row per anonymous id, unless that row unlinks it),
--- the same rule as the events_resolved view.
-SELECT anonymous_id, argMax(customer_id, updated_at) AS customer_id
-FROM identities
-GROUP BY anonymous_id
-HAVING argMax(deleted, updated_at) = 0 AND customer_id != ''
+-- Anonymous id → the customer it resolves to (trusted links, followed through merges), as every other
+-- reader sees it: identity_resolution (sql/views). Ids are per site; the store keys by id, which the
+-- shop's single site makes exact.
+SELECT id AS anonymous_id, customer_id
+FROM identity_resolution
+WHERE kind = 'anonymous' AND customer_id != ''
