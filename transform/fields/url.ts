@@ -31,15 +31,14 @@ export interface Page extends Utm { url: string; path: string; referrer: string 
 export function page(context: Record<string, unknown>): Page {
   const url = cap(context.url);
   const { path, utm } = splitUrl(url);
-  const fromContext = (k: keyof Utm) => utm[k] || cap(context[k], 256).trim();
   return {
     url,
     path,
     referrer: cap(context.referrer),
-    utm_source: fromContext('utm_source'),
-    utm_medium: fromContext('utm_medium'),
-    utm_campaign: fromContext('utm_campaign'),
-    utm_term: fromContext('utm_term'),
-    utm_content: fromContext('utm_content'),
+    utm_source: utm.utm_source || cap(context.utm_source, 256).trim(),
+    utm_medium: utm.utm_medium || cap(context.utm_medium, 256).trim(),
+    utm_campaign: utm.utm_campaign || cap(context.utm_campaign, 256).trim(),
+    utm_term: utm.utm_term || cap(context.utm_term, 256).trim(),
+    utm_content: utm.utm_content || cap(context.utm_content, 256).trim(),
   };
 }
