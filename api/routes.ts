@@ -1,5 +1,5 @@
 // Every route plugin of the collector and the API, and the role that serves it. One line per module.
-// Modules of the layers above (the storefront) are handed to buildApp by the wiring in bin/.
+// Modules of the layers above (dashboards, storefront) are handed to buildApp by the wiring in bin/.
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './services.ts';
 
@@ -18,7 +18,6 @@ export const ROUTE_MODULES: RouteModule[] = [
   { role: 'api', load: () => import('./query.routes.ts') },
   { role: 'api', load: () => import('./admin-keys.routes.ts') },
   { role: 'api', load: () => import('./models.routes.ts') },
-  { role: 'api', load: () => import('./dashboards.routes.ts') },
   { role: 'api', load: () => import('./pipeline.routes.ts') },
   { role: 'api', load: () => import('./rejects.routes.ts') },
   { role: 'api', load: () => import('./customer-merges.routes.ts') },

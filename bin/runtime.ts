@@ -19,6 +19,7 @@ import { seedDefaultRates } from '../transform/fx.ts';
 import { buildApp } from '../api/app.ts';
 import { generateAdminKey, readAdminKeyFile, writeAdminKeyFile } from '../api/keys.ts';
 import { SHOP_ROUTE_MODULES } from '../storefront/route-modules.ts';
+import { DASHBOARD_ROUTE_MODULES } from '../dashboards/route-modules.ts';
 import type { AppDeps, CoreServices } from '../lib/app-deps.ts';
 import { openPiiServices } from '../lib/pii-services.ts';
 import { buildServices, type Services } from './services.ts';
@@ -106,7 +107,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   }
 
   // Every role serves GET /health (a transformer's reports its lag), so an orchestrator can probe each one.
-  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api }, SHOP_ROUTE_MODULES);
+  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api }, [...DASHBOARD_ROUTE_MODULES, ...SHOP_ROUTE_MODULES]);
   let url: string | null = null;
   if (opts.listen !== false) {
     await app.listen({ port: config.port, host: config.host });

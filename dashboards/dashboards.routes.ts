@@ -5,15 +5,13 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from './deps.ts';
-import { requireRole } from './auth.ts';
-import { DASHBOARDS_DIR, registry as shippedRegistry } from '../dashboards/panel-registry.ts';
-import { systemClock } from '../lib/clock.ts';
-import { FilterError, resolveFilters, type FilterQuery, type Filters } from '../dashboards/filters.ts';
-import { modelRunCounts, panelData, type PanelContext } from '../dashboards/panel-data.ts';
+import type { ApiDeps } from '../api/services.ts';
+import { requireRole } from '../api/auth.ts';
+import { DASHBOARDS_DIR, registry as shippedRegistry } from './panel-registry.ts';
+import { FilterError, resolveFilters, type FilterQuery, type Filters } from './filters.ts';
+import { modelRunCounts, panelData, type PanelContext } from './panel-data.ts';
 import { pipelineStatus } from '../transform/pipeline-status.ts';
-import type { EventsTransformer } from '../transform/events.consumer.ts';
-import { sendCsv } from './csv.ts';
+import { sendCsv } from '../api/csv.ts';
 
 const UI_DIR = path.join(DASHBOARDS_DIR, 'ui');
 const TYPES: Record<string, string> = {
@@ -77,7 +75,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 type FilterRequest = FastifyRequest<{ Querystring: FilterQuery & { format?: 'json' | 'csv' } }>;
 
-export default async function dashboardsRoutes(app: FastifyInstance, opts: { deps: AppDeps }): Promise<void> {
+export default async function dashboardsRoutes(app: FastifyInstance, opts: { deps: ApiDeps }): Promise<void> {
   const { deps } = opts;
   const log = deps.log.child({ name: 'dashboards' });
   const reg = shippedRegistry();
@@ -90,12 +88,12 @@ export default async function dashboardsRoutes(app: FastifyInstance, opts: { dep
     log,
     registry: reg,
     runs: await modelRunCounts(deps.ch),
-    pipeline: () => pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: deps.services.get('transformer') as EventsTransformer | undefined }),
+    pipeline: () => pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: deps.services.transformer ?? undefined }),
   });
 
   const filtersOf = (req: FilterRequest, reply: FastifyReply): Filters | null => {
     try {
-      return resolveFilters(req.query, (deps.clock ?? systemClock).now());
+      return resolveFilters(req.query, deps.clock.now());
     } catch (err) {
       if (err instanceof FilterError) {
         void reply.code(400).send({ error: 'invalid_request', field: `querystring.${err.field}`, message: err.message });
@@ -124,7 +122,7 @@ export default async function dashboardsRoutes(app: FastifyInstance, opts: { dep
          (SELECT arraySort(groupUniqArray(toString(segment))) FROM rfm_scores
            WHERE run_id = (SELECT argMax(run_id, finished_at) FROM model_runs FINAL WHERE model = 'rfm' AND status = 'ok')) AS segments`,
     );
-    const defaults = resolveFilters({}, (deps.clock ?? systemClock).now());
+    const defaults = resolveFilters({}, deps.clock.now());
     return {
       base_currency: deps.config.baseCurrency,
       defaults: { from: defaults.from, to: defaults.to, grain: defaults.grain },

@@ -1,10 +1,10 @@
 // GET /cvm.js: the browser tracker, built at start-up (ingest/snippet/build.ts). The URL is not
 // versioned, so browsers keep it briefly and revalidate with the ETag; gzip is precompressed.
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../api/deps.ts';
+import type { IngestDeps } from './services.ts';
 import { snippet } from './snippet/build.ts';
 
-export default async function snippetRoutes(app: FastifyInstance, _opts: { deps: AppDeps }): Promise<void> {
+export default async function snippetRoutes(app: FastifyInstance, _opts: { deps: IngestDeps }): Promise<void> {
   const built = await snippet(); // a broken build stops start-up, not the first page view
 
   app.get('/cvm.js', async (req, reply) => {
