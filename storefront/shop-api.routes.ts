@@ -16,7 +16,6 @@ import { staffApi } from './shop-api/staff.ts';
 export default async function shopApiRoutes(app: FastifyInstance, opts: { deps: ShopDeps }): Promise<void> {
   const { deps } = opts;
   const shop = await shopFor(deps);
-  app.addHook('onClose', async () => shop.close());
 
   const kit = apiKit(deps, shop);
   catalogueApi(app, kit);

@@ -14,7 +14,6 @@ import { orderPages } from './shop-pages/orders.ts';
 export default async function shopRoutes(app: FastifyInstance, opts: { deps: ShopDeps }): Promise<void> {
   const { deps } = opts;
   const shop = await shopFor(deps);
-  app.addHook('onClose', async () => shop.close());
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, parseForm(String(body))));
 
   const kit = pageKit(deps, shop);

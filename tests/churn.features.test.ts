@@ -8,7 +8,7 @@ import { migrate } from '../lib/migrate.ts';
 import { seededRandom } from '../models/churn/classifier.ts';
 import { queryChurnFeatures } from '../models/churn/feature-query.ts';
 import { TransactionLedger } from '../models/churn/transaction-features.ts';
-import type { TxRow } from '../models/transactions/readers.ts';
+import type { TxRow } from '../ingest/transactions/readers.ts';
 
 const DAY = 86_400_000;
 const CUTOFF_DAY = Date.UTC(2024, 5, 1) / DAY;

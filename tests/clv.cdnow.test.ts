@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fitBgNbd } from '../models/clv/bgnbd.ts';
 import { fitFile, type ClvFitReport } from '../models/clv/clv-fit.command.ts';
 import { fitGammaGamma, repeatBuyers } from '../models/clv/gamma-gamma.ts';
-import { parseIsoDay } from '../models/transactions/dates.ts';
+import { parseIsoDay } from '../ingest/transactions/dates.ts';
 import type { RfmSummary } from '../models/transactions/rfm-summary.ts';
 
 const DIR = path.join(import.meta.dirname, 'fixtures', 'cdnow');

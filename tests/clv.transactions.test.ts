@@ -6,8 +6,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CustomerDays } from '../models/transactions/customer-days.ts';
-import { formatDay, parseDay, parseIsoDay } from '../models/transactions/dates.ts';
-import { detectFormat, emptyStats, readTransactions, type ReadOptions } from '../models/transactions/readers.ts';
+import { formatDay, parseDay, parseIsoDay } from '../ingest/transactions/dates.ts';
+import { detectFormat, emptyStats, readTransactions, type ReadOptions } from '../ingest/transactions/readers.ts';
 import { buildSummary } from '../models/transactions/rfm-summary.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvm-clv-tx-'));

@@ -65,5 +65,8 @@ describe('embedded pipeline', () => {
     expect(res.json().runs[0].model).toBe('rfm');
     const unknown = await rt.app!.inject({ method: 'POST', url: '/v1/models/nope/run', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(unknown.statusCode).toBe(404);
+    const badDay = await rt.app!.inject({ method: 'POST', url: '/v1/models/rfm/run?as_of=2026-02-31', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(badDay.statusCode).toBe(400);
+    expect(badDay.json()).toMatchObject({ field: 'querystring.as_of', message: expect.stringMatching(/not a day of the calendar/) });
   });
 });

@@ -9,8 +9,8 @@ import { UserError } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { importRecords } from '../../transform/import-records.ts';
-import { FORMATS, detectFormat, type TransactionFormat } from '../../models/transactions/readers.ts';
-import { TransactionFileError } from '../../models/transactions/errors.ts';
+import { FORMATS, detectFormat, type TransactionFormat } from '../../ingest/transactions/readers.ts';
+import { TransactionFileError } from '../../ingest/transactions/errors.ts';
 import { onlineRetailEvents, simpleEvents, type ImportedEvent, type ImportedProduct } from '../../ingest/import/shop-export.ts';
 import type { CollectedRecord } from '../../ingest/contract.ts';
 

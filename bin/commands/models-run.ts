@@ -5,6 +5,7 @@ import { openStore } from '../runtime.ts';
 import { refuseIfHeld } from '../store-guard.ts';
 import { ModelRunner, UnknownModelError } from '../../models/runner.ts';
 import { modelJobs } from '../../models/registry.ts';
+import { AsOfError, parseAsOf } from '../../models/as-of.ts';
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'as-of': { type: 'string' } } });
@@ -13,8 +14,12 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   // Scoring "as of" a past day, for history imported from an old export; default now.
   let now = new Date();
   if (values['as-of'] !== undefined) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(values['as-of'])) throw new UserError(`--as-of must be YYYY-MM-DD, got '${values['as-of']}'`);
-    now = new Date(`${values['as-of']}T23:59:59.999Z`);
+    try {
+      now = parseAsOf(values['as-of']);
+    } catch (err) {
+      if (err instanceof AsOfError) throw new UserError(`--as-of ${err.message}`);
+      throw err;
+    }
   }
   refuseIfHeld(
     ctx.config,

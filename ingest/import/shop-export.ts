@@ -2,8 +2,8 @@
 // cancellation becomes a refund; event ids are derived from the file's content so a re-import folds
 // into the same rows instead of doubling them.
 import { sha1Uuid } from '../../lib/ids.ts';
-import { headedRecords, columnIndex, readTransactions, type ReadOptions, type TransactionFormat } from '../../models/transactions/readers.ts';
-import { parseDay } from '../../models/transactions/dates.ts';
+import { headedRecords, columnIndex, readTransactions, type ReadOptions, type TransactionFormat } from '../transactions/readers.ts';
+import { parseDay } from '../transactions/dates.ts';
 
 export interface ImportedEvent {
   event: Record<string, unknown>;

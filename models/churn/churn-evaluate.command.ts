@@ -5,8 +5,8 @@
 import { parseArgs } from 'node:util';
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { conditionalExpectedPurchases } from '../clv/bgnbd.ts';
-import { formatDay, parseIsoDay } from '../transactions/dates.ts';
-import { emptyStats, FORMATS, readTransactions, type TransactionFormat } from '../transactions/readers.ts';
+import { formatDay, parseIsoDay } from '../../ingest/transactions/dates.ts';
+import { emptyStats, FORMATS, readTransactions, type TransactionFormat } from '../../ingest/transactions/readers.ts';
 import { backtest, type BacktestResult } from './backtest.ts';
 import { pAliveOf, summaryOf } from './bgnbd-baseline.ts';
 import { TRANSACTION_FEATURES } from './features.ts';

@@ -5,7 +5,7 @@
 // - a refund is a day with return/cancellation lines, its amount their sum;
 // - sessions, carts and reviews do not exist (0; the models leave those inputs out, see TRANSACTION_FEATURES).
 // Days are integers (days since 1970-01-01); a transaction on the cut-off day belongs to the calibration.
-import type { TxRow } from '../transactions/readers.ts';
+import type { TxRow } from '../../ingest/transactions/readers.ts';
 import type { RawFeatures } from './features.ts';
 
 interface Ledger {

@@ -3,8 +3,8 @@
 import { parseArgs } from 'node:util';
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { CustomerDays } from '../transactions/customer-days.ts';
-import { formatDay, parseIsoDay } from '../transactions/dates.ts';
-import { emptyStats, FORMATS, readTransactions, type ReadStats, type TransactionFormat } from '../transactions/readers.ts';
+import { formatDay, parseIsoDay } from '../../ingest/transactions/dates.ts';
+import { emptyStats, FORMATS, readTransactions, type ReadStats, type TransactionFormat } from '../../ingest/transactions/readers.ts';
 import { buildSummary, type RfmSummary } from '../transactions/rfm-summary.ts';
 import { conditionalExpectedPurchases, fitBgNbd, type BgNbdFit } from './bgnbd.ts';
 import { fitGammaGamma, repeatBuyers, type GammaGammaFit } from './gamma-gamma.ts';

@@ -2,7 +2,7 @@
 // least one purchase line; its value is the day's net amount (purchases minus same-day returns),
 // floored at 0. Days with only returns are not transactions. NOTE: returns on a later day than their
 // purchase are not netted back (the UCI file does not link a cancellation to its invoice).
-import type { TxRow } from './readers.ts';
+import type { TxRow } from '../../ingest/transactions/readers.ts';
 
 interface Day {
   net: number;
