@@ -1,6 +1,7 @@
 // Exchange rates: 1 unit of `currency` = `rate` units of `base`, per day. A conversion uses the latest
 // rate on or before the event's day (the earliest later one if there is none before), directly or
 // through USD. An unknown currency has no rate: the caller rejects the event, never guesses.
+import { parseCsv } from '../lib/csv.ts';
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import { DEFAULT_RATES_USD, DEFAULT_RATES_DAY } from './fx-defaults.ts';
 
@@ -79,21 +80,21 @@ export async function seedDefaultRates(ch: ClickHouse): Promise<number> {
 
 /** Parses a rates CSV: header with day,currency,rate[,base]; base defaults to `defaultBase`. */
 export function parseRatesCsv(text: string, defaultBase: string): Array<{ day: string; currency: string; base: string; rate: number; source: string }> {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
+  const records = parseCsv(text).filter((r) => r.fields.some((f) => f.trim() !== ''));
+  const header = (records.shift()?.fields ?? []).map((h) => h.trim().toLowerCase());
   const col = (name: string) => header.indexOf(name);
   const [iDay, iCur, iRate, iBase] = [col('day') >= 0 ? col('day') : col('date'), col('currency'), col('rate'), col('base')];
   if (iDay < 0 || iCur < 0 || iRate < 0) throw new Error('rates CSV needs a header with day (or date), currency and rate columns');
-  return lines.map((line, n) => {
-    const f = line.split(',').map((x) => x.trim());
+  return records.map(({ line, fields }) => {
+    const f = fields.map((x) => x.trim());
     const day = f[iDay] ?? '';
     const currency = (f[iCur] ?? '').toUpperCase();
     const rate = Number(f[iRate]);
     const base = (iBase >= 0 ? f[iBase] ?? '' : defaultBase).toUpperCase() || defaultBase;
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`line ${n + 2}: day '${day}' is not YYYY-MM-DD`);
-    if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`line ${n + 2}: currency '${currency}' is not a 3-letter code`);
-    if (!/^[A-Z]{3}$/.test(base)) throw new Error(`line ${n + 2}: base '${base}' is not a 3-letter code`);
-    if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`line ${n + 2}: rate '${f[iRate]}' is not a positive number`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error(`line ${line}: day '${day}' is not YYYY-MM-DD`);
+    if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`line ${line}: currency '${currency}' is not a 3-letter code`);
+    if (!/^[A-Z]{3}$/.test(base)) throw new Error(`line ${line}: base '${base}' is not a 3-letter code`);
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`line ${line}: rate '${f[iRate]}' is not a positive number`);
     return { day, currency, base, rate, source: 'import' };
   });
 }
