@@ -9,6 +9,7 @@ import { registerDocs } from './openapi.ts';
 import { RouteRegistry, hoistRoleGuard } from './route-registry.ts';
 import fs from 'node:fs';
 import { TRANSFORM_GROUP } from '../transform/events.consumer.ts';
+import { Drain } from '../ingest/collector/draining.ts';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -26,7 +27,13 @@ function trustProxyOption(setting: false | number | string[]): boolean | string[
  * The services in `deps` are built and closed by the wiring (bin/services.ts), not here: several apps may
  * share them. `extraRoutes` are modules of the layers above the API (the storefront), added by the wiring.
  */
-export async function buildApp<D extends ApiDeps>(deps: D, roles: AppRoles = { collector: true, api: true }, extraRoutes: Array<RouteModule<D>> = []): Promise<FastifyInstance> {
+export async function buildApp<D extends ApiDeps>(
+  deps: D,
+  roles: AppRoles = { collector: true, api: true },
+  extraRoutes: Array<RouteModule<D>> = [],
+  /** The runtime's shutdown state (bin/shutdown.ts sets it); an app of its own never drains. */
+  drain: Drain = new Drain(),
+): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines only at warn and above; request logs at info drown everything else.
     loggerInstance: deps.log.child({ name: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' }) as FastifyBaseLogger,
@@ -36,11 +43,17 @@ export async function buildApp<D extends ApiDeps>(deps: D, roles: AppRoles = { c
     // Events are parsed and checked key by key in the collector; elsewhere strip pollution keys.
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
+    // While closing, requests still reach the routes (with Connection: close), so the collector answers its
+    // own 503 draining with Retry-After and the API finishes what it serves; Fastify's bare 503 has neither.
+    return503OnClosing: false,
   });
 
   const services = deps.services;
+  // Scores, lists and keys in memory before the first API request (idempotent: the runtime may have done it).
+  if (roles.api) await services.startApi();
   const registry = new RouteRegistry();
   app.decorate('cvmRoutes', registry);
+  app.decorate('cvmDrain', drain);
   app.addHook('onRoute', (route) => {
     registry.add(route);
     hoistRoleGuard(route);
@@ -65,14 +78,19 @@ export async function buildApp<D extends ApiDeps>(deps: D, roles: AppRoles = { c
     void reply.code(status).send(body);
   });
 
-  // Liveness plus how far the transformer is behind the log (0 when this process runs no transformer).
-  app.get('/health', async () => {
+  // Readiness plus how far the transformer is behind the log (0 when this process runs no transformer):
+  // 503 {status: "draining"} once a shutdown began, so an orchestrator sends no more traffic here.
+  app.get('/health', async (_req, reply) => {
     let lag = 0;
     if (deps.eventLog && services.transformer) {
       for (const p of await deps.eventLog.lag(deps.config.topics.events, TRANSFORM_GROUP)) lag += p.lag;
     }
-    return { status: 'ok', clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null, transform_lag: lag };
+    const draining = drain.since;
+    if (draining !== null) reply.code(503);
+    return { status: draining === null ? 'ok' : 'draining', ...(draining === null ? {} : { draining_since: new Date(draining).toISOString() }), clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null, transform_lag: lag };
   });
+  // Liveness: the process answers (200 while it drains too, so a liveness probe does not kill a clean shutdown).
+  app.get('/health/live', async () => ({ status: drain.draining ? 'draining' : 'ok' }));
 
   app.get('/metrics', { preHandler: requireRole(deps, 'analyst'), schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'] } }, async (_req, reply) =>
     reply.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8').send(await services.metrics.render(deps)),

@@ -25,6 +25,11 @@ export interface ApiServices extends CoreServices, IngestServices {
   recs: RecsStore;
   /** Every holder of customer data outside the tables, in the order erasure calls them (bin/services.ts). */
   erasure: ErasureStep[];
+  /**
+   * Loads what the API serves from memory (keys, scores, recommendation lists) and starts their refresh.
+   * Idempotent; buildApp awaits it before it registers the API's routes.
+   */
+  startApi(): Promise<void>;
 }
 
 export type ApiDeps = AppDeps<ApiServices>;

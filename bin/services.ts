@@ -25,7 +25,10 @@ type Erasure =
   /** Its holder, or null where this process does not run the service. */
   | { when: ErasureStep['when']; holder: (services: Services) => ErasureHolder | null };
 
-export type ErasurePlan = { [K in Exclude<keyof Services, 'erasure'>]-?: Erasure };
+/** Not services: the erasure's own list and the API's start hook. */
+type Lifecycle = 'erasure' | 'startApi';
+
+export type ErasurePlan = { [K in Exclude<keyof Services, Lifecycle>]-?: Erasure };
 
 export const ERASURE_PLAN: ErasurePlan = {
   pii: { none: 'a cipher: keys only' },
@@ -83,22 +86,12 @@ export interface BuiltServices {
 export function buildServices(deps: AppDeps<CoreServices>, parts: ServiceParts): BuiltServices {
   const { ch, config, log } = deps;
   const core = deps.services;
+  const stops: Array<() => void | Promise<void>> = [];
   const keys = ApiKeyStore.forConfig(ch, config, log.child({ name: 'keys' }));
   const segments = new SegmentService(ch, core.pii, log.child({ name: 'segments' }), config.webhooks.allowHosts);
   const metrics = new Metrics();
   const scores = new ScoreCache(ch, log.child({ name: 'scores' }));
   const recs = new RecsStore({ log: log.child({ name: 'recs-store' }) });
-  const api: ApiServices = { ...core, ...parts, writeKeys: keys.writeKeys, keys, segments, metrics, scores, recs, erasure: [] };
-  const apiDeps: AppDeps<ApiServices> = { ...deps, services: api };
-  const services: Services = Object.assign(api, { shop: new ShopService(apiDeps) });
-  deps.services = services;
-  services.erasure = erasureSteps(services);
-
-  const stops: Array<() => void | Promise<void>> = [];
-  parts.models?.afterRun((run) => segments.afterRun(run));
-  const recordRun = (run: Parameters<Metrics['recordRun']>[0]) => metrics.recordRun(run);
-  parts.models?.on('run', recordRun);
-  stops.push(() => void parts.models?.off('run', recordRun));
   // A store that was never migrated (a bare collector in tests) has no api_keys table yet: start with the
   // configured keys only; the periodic reload picks the table up once it exists.
   const keysReady = keys.reload().catch((err: unknown) => log.warn({ err }, 'api keys not loaded; only configured keys work until the next reload'));
@@ -106,20 +99,30 @@ export function buildServices(deps: AppDeps<CoreServices>, parts: ServiceParts):
   stops.push(() => keys.stop());
 
   let apiStarted: Promise<void> | null = null;
+  const startApi = (): Promise<void> =>
+    (apiStarted ??= (async () => {
+      await keysReady;
+      const refresh = scores.start(parts.models);
+      stops.push(refresh.stop);
+      await refresh.ready;
+      // The API still starts when lists fail to load; answers are empty until the next good load.
+      await recs.load(ch).catch((err: unknown) => log.error({ err }, 'loading recommendation lists failed'));
+      stops.push(recs.watch({ ch, models: parts.models ?? undefined }));
+    })());
+  const api: ApiServices = { ...core, ...parts, writeKeys: keys.writeKeys, keys, segments, metrics, scores, recs, erasure: [], startApi };
+  const apiDeps: AppDeps<ApiServices> = { ...deps, services: api };
+  const services: Services = Object.assign(api, { shop: new ShopService(apiDeps) });
+  deps.services = services;
+  services.erasure = erasureSteps(services);
+
+  parts.models?.afterRun((run) => segments.afterRun(run));
+  const recordRun = (run: Parameters<Metrics['recordRun']>[0]) => metrics.recordRun(run);
+  parts.models?.on('run', recordRun);
+  stops.push(() => void parts.models?.off('run', recordRun));
+
   return {
     services,
-    startApi() {
-      apiStarted ??= (async () => {
-        await keysReady;
-        const refresh = scores.start(parts.models);
-        stops.push(refresh.stop);
-        await refresh.ready;
-        // The API still starts when lists fail to load; answers are empty until the next good load.
-        await recs.load(ch).catch((err: unknown) => log.error({ err }, 'loading recommendation lists failed'));
-        stops.push(recs.watch({ ch, models: parts.models ?? undefined }));
-      })();
-      return apiStarted;
-    },
+    startApi,
     async close() {
       await apiStarted?.catch(() => undefined);
       for (const stop of stops) await stop();
