@@ -1,8 +1,10 @@
 // One ClickHouse code path: @clickhouse/client over HTTP to a server (CLICKHOUSE_URL) or in-process on chDB.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { waitFor } from './wait-for.ts';
 
 export type { ClickHouseClient };
 
@@ -30,7 +32,8 @@ export interface RestrictedSession {
   close(): Promise<void>;
 }
 
-export async function connectClickHouse(config: Config): Promise<ClickHouse> {
+/** Server mode waits (with backoff, up to CVM_STARTUP_TIMEOUT_S) until the server answers its ping. */
+export async function connectClickHouse(config: Config, log: Logger = createLogger({ name: 'clickhouse' })): Promise<ClickHouse> {
   let client: ClickHouseClient;
   let mode: ClickHouse['mode'];
   let openRestricted: (settings: RestrictedSettings) => Promise<RestrictedSession>;
@@ -45,6 +48,12 @@ export async function connectClickHouse(config: Config): Promise<ClickHouse> {
     });
     mode = 'server';
     openRestricted = async (settings) => restrictedServerSession(config, settings);
+    try {
+      await waitForServer(config, log);
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
   } else {
     const dir = path.join(config.dataDir, 'clickhouse');
     fs.mkdirSync(dir, { recursive: true });
@@ -58,6 +67,31 @@ export async function connectClickHouse(config: Config): Promise<ClickHouse> {
     openRestricted = async (settings) => restrictedEmbeddedSession(createClient({ connection: createChdbConnection({ path: dir }) } as Parameters<typeof createClient>[0]), settings);
   }
   return wrap(client, mode, openRestricted);
+}
+
+/**
+ * /ping, not a SELECT: it answers once the server takes requests and checks no credentials, so a wrong
+ * password fails the first real query at once instead of being waited on until the timeout.
+ */
+async function waitForServer(config: Config, log: Logger): Promise<void> {
+  const url = new URL(config.clickhouse.url!);
+  url.username = '';
+  url.password = '';
+  // A client of its own with its logging off: each failed ping would be a warning of the client's, and the
+  // wait reports them once.
+  const probe = createClient({ url: config.clickhouse.url!, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    await waitFor(
+      async () => {
+        // Each attempt bounded on its own: a black-holed address would otherwise hold it for request_timeout.
+        const res = await probe.ping({ select: false, abort_signal: AbortSignal.timeout(5000) });
+        if (!res.success) throw res.error;
+      },
+      { dependency: 'ClickHouse', at: url.origin, timeoutMs: config.startup.timeoutS * 1000, log },
+    );
+  } finally {
+    await probe.close();
+  }
 }
 
 /**

@@ -21,6 +21,8 @@ export interface Config {
     analystUser: string | null; analystPassword: string;
   };
   kafka: { brokers: string[]; clientId: string; idempotent: boolean; sessionTimeoutMs: number; partitions: number } | null;
+  /** CVM_STARTUP_TIMEOUT_S: how long start-up waits for Kafka and a ClickHouse server to answer (0: one attempt). */
+  startup: { timeoutS: number };
   topics: { events: string };
   /** adminFile: where the bootstrap admin key came from when cvm keeps it (data/admin.key), else null. */
   keys: { admin: string | null; adminFile: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
           partitions: int(env, 'KAFKA_PARTITIONS', 12, 1, 10_000),
         }
       : null,
+    startup: { timeoutS: int(env, 'CVM_STARTUP_TIMEOUT_S', 120, 0, 86_400) },
     topics: { events: str(env, 'CVM_TOPIC_EVENTS', 'cvm.events.raw') },
     keys: {
       admin: optional(env, 'CVM_ADMIN_KEY'),

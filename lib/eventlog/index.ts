@@ -11,10 +11,16 @@ export async function openEventLog(config: Config, log: Logger): Promise<EventLo
     const { KafkaEventLog } = await import('./kafka.ts');
     const k = config.kafka;
     const kafka = await KafkaEventLog.connect(
-      { brokers: k.brokers, clientId: k.clientId, idempotent: k.idempotent, sessionTimeoutMs: k.sessionTimeoutMs, heartbeatIntervalMs: Math.min(1000, k.sessionTimeoutMs / 6) },
+      {
+        brokers: k.brokers, clientId: k.clientId, idempotent: k.idempotent, sessionTimeoutMs: k.sessionTimeoutMs,
+        heartbeatIntervalMs: Math.min(1000, k.sessionTimeoutMs / 6),
+        // Every role that opens the log waits here for the brokers (a compose file or a reboot starts them late).
+        startupTimeoutMs: config.startup.timeoutS * 1000,
+      },
       log,
     );
-    // Enough partitions for transformers to scale out; brokers that auto-create topics skip this.
+    // Enough partitions for transformers to scale out; brokers without the admin API (or a controller) skip this
+    // and auto-create the topic on first use (ensureTopic logs which).
     await kafka.ensureTopic(config.topics.events, k.partitions);
     return kafka;
   }

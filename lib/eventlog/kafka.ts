@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, KafkaMessage, Producer, logCreator } from 'kafkajs';
 import type { Logger } from '../logger.ts';
+import { waitFor } from '../wait-for.ts';
 import {
   LogFullError,
   backoffMs,
@@ -26,13 +27,15 @@ export interface KafkaEventLogOptions {
   /**
    * Idempotent producer (default true): broker-side dedup of retried sends, order kept with one request in flight.
    * NOTE: librdkafka 2.0's mock cluster advertises controller id 0, a broker that does not exist, and kafkajs asks
-   * the controller for the producer id; tests against the mock therefore turn this off.
+   * the controller for the producer id; against such a cluster connect() produces without idempotence and says so.
    */
   idempotent?: boolean;
   /** How often consumers heartbeat (default 1000 ms); a rebalance is noticed within one interval. */
   heartbeatIntervalMs?: number;
   /** A consumer silent for this long leaves the group (default 30 000 ms). */
   sessionTimeoutMs?: number;
+  /** How long connect() waits for a broker to answer, with backoff (CVM_STARTUP_TIMEOUT_S; default 60 000 ms). */
+  startupTimeoutMs?: number;
 }
 
 /** The broker refused a record or batch as larger than it accepts (message.max.bytes / segment size). */
@@ -61,14 +64,23 @@ export class KafkaEventLog implements EventLog {
     private readonly log: Logger,
   ) {}
 
+  /** Waits (with backoff, up to startupTimeoutMs) until a broker answers, then connects the producer and admin. */
   static async connect(cfg: KafkaEventLogOptions, log: Logger): Promise<KafkaEventLog> {
+    const at = cfg.brokers.join(',');
+    const cluster = await waitFor(() => probeCluster(cfg), { dependency: 'Kafka', at, timeoutMs: cfg.startupTimeoutMs ?? 60_000, log });
     const kafka = new Kafka({
       clientId: cfg.clientId,
       brokers: cfg.brokers,
       logLevel: log.isLevelEnabled('trace') ? logLevel.DEBUG : logLevel.INFO,
       logCreator: pinoLogCreator(log),
     });
-    const idempotent = cfg.idempotent ?? true;
+    let idempotent = cfg.idempotent ?? true;
+    if (idempotent && !cluster.controllerReachable) {
+      // kafkajs asks the controller for a producer id; without one the producer cannot start. Retried sends may
+      // then reach the log twice, which the transformer's dedupe step drops (same event id).
+      log.warn({ brokers: cfg.brokers, controller: cluster.controller }, 'kafka cluster names no reachable controller (librdkafka\'s mock cluster does this): producing without idempotence; set KAFKA_IDEMPOTENT=false to say so explicitly');
+      idempotent = false;
+    }
     const producer = kafka.producer({
       idempotent,
       maxInFlightRequests: 1,
@@ -181,6 +193,28 @@ export class KafkaEventLog implements EventLog {
     this.closed = true;
     await Promise.allSettled([...this.consumers].map((c) => c.stop()));
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
+
+/** What a broker said about its cluster, asked by a client that does not retry (the caller's wait does). */
+async function probeCluster(cfg: KafkaEventLogOptions): Promise<{ controller: number | null; controllerReachable: boolean }> {
+  const probe = new Kafka({
+    clientId: `${cfg.clientId}-probe`,
+    brokers: cfg.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+    // Its failures are the wait's to report, once, not one error line per attempt.
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = probe.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length === 0) throw new Error('the cluster lists no brokers');
+    return { controller: cluster.controller, controllerReachable: cluster.brokers.some((b) => b.nodeId === cluster.controller) };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
 
