@@ -10,6 +10,7 @@ import { waitForDrain } from '../bin/runtime.ts';
 import { ApiKeyStore } from '../api/keys.ts';
 import { ADMIN, WRITE, tempDir, testRuntime } from './helpers/runtime.ts';
 import { event } from './helpers/events.ts';
+import { holdStore } from './helpers/hold-store.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let rt: Awaited<ReturnType<typeof testRuntime>>;
@@ -137,13 +138,12 @@ describe('cvm keys (CLI)', () => {
     expect(JSON.parse(listed.stdout).keys[0]).toMatchObject({ role: 'analyst', name: 'from cli', created_by: 'cli' });
 
     // A live process (this test) holds the store: the CLI names the admin API call instead.
-    const fs = await import('node:fs');
-    fs.writeFileSync(path.join(dir, 'cvm.pid'), String(process.pid));
+    const release = await holdStore(dir);
     const held = cvm(['keys', 'create', '--role', 'storefront'], { CVM_DATA_DIR: dir, PORT: '4123' });
     expect(held.status).toBe(1);
     expect(held.stderr).toMatch(/holds the embedded store/);
     expect(held.stderr).toContain('http://localhost:4123/v1/admin/keys');
-    fs.rmSync(path.join(dir, 'cvm.pid'));
+    await release();
 
     // chDB binds one data directory per process: the server runs as a child, like in production.
     const net = await import('node:net');

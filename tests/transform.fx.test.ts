@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, event } from './helpers/events.ts';
 import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
+import { holdStore } from './helpers/hold-store.ts';
 
 let rt: Runtime & { dir: string };
 const DAY = 86_400_000;
@@ -79,11 +80,11 @@ describe('exchange rates per day', () => {
     await rt.close();
 
     // Another live process holds the store: the command names the API call instead.
-    fs.writeFileSync(path.join(rt.dir, 'cvm.pid'), String(process.pid));
+    const release = await holdStore(rt.dir);
     const held = cvm(['fx', 'import', file]);
     expect(held.status).toBe(1);
     expect(held.stderr).toContain('/v1/admin/fx/rates');
-    fs.rmSync(path.join(rt.dir, 'cvm.pid'));
+    await release();
 
     const ok = cvm(['fx', 'import', file]);
     expect(ok.stderr).toBe('');

@@ -1,12 +1,11 @@
 // The dead letter end to end: a purchase in a currency without a rate is rejected with the reason, listed,
 // and after the rate is imported, replayed into events with the right base amount. Plus the pipeline status.
-import fs from 'node:fs';
-import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purchase, event } from './helpers/events.ts';
 import { ADMIN, WRITE, testRuntime, FIXTURE_NOW } from './helpers/runtime.ts';
 import { waitForDrain, type Runtime } from '../bin/runtime.ts';
+import { holdStore } from './helpers/hold-store.ts';
 
 let rt: Runtime & { dir: string };
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -121,11 +120,11 @@ describe('rejects', () => {
     await rt.close();
     const env = { ...process.env, CVM_DATA_DIR: rt.dir, CVM_LOG_LEVEL: 'silent', CVM_DEMO: 'false', CVM_ADMIN_KEY: ADMIN };
     const cvm = (args: string[]) => spawnSync(process.execPath, ['bin/cvm.mjs', ...args], { encoding: 'utf8', env });
-    fs.writeFileSync(path.join(rt.dir, 'cvm.pid'), String(process.pid));
+    const release = await holdStore(rt.dir);
     const held = cvm(['rejects', 'replay', '--reason', 'anonymous_id']);
     expect(held.status).toBe(1);
     expect(held.stderr).toContain('/v1/admin/rejects/replay');
-    fs.rmSync(path.join(rt.dir, 'cvm.pid'));
+    await release();
 
     const list = cvm(['rejects', 'list', '--all', '--json']);
     expect(list.status).toBe(0);

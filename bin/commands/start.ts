@@ -1,11 +1,9 @@
 // `cvm start`: every role in one process on the embedded engine and log. On an empty store it loads
 // the demo shop, so every screen has something to show.
-import fs from 'node:fs';
-import path from 'node:path';
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { startRuntime, waitForDrain } from '../runtime.ts';
 import { appendDemoHistory, isStoreEmpty, loadCatalogue } from '../../storefront/demo/load.ts';
-import { acquirePidLock } from '../pid-lock.ts';
+import { acquireInstanceLock, describeHolder, type InstanceLock } from '../instance-lock.ts';
 import { simulateTraffic } from '../../storefront/demo/traffic.ts';
 
 /**
@@ -20,11 +18,14 @@ export function adminKeyLines(admin: { generated: boolean; file: string | null }
 
 export async function run(_argv: string[], ctx: CliContext): Promise<number | void> {
   const { config, log, out } = ctx;
+  let lock: InstanceLock | null = null; // the embedded store's: held until exit, freed by the kernel on any death
   if (!config.clickhouse.url) {
-    const holder = acquirePidLock(config.dataDir);
-    if (holder !== null) throw new UserError(`another cvm (pid ${holder}) is running on ${config.dataDir}; stop it or set CVM_DATA_DIR to another directory`);
+    const got = await acquireInstanceLock(config.dataDir);
+    if ('held' in got) throw new UserError(`another cvm (${describeHolder(got.held)}) is running on ${config.dataDir}; stop it or set CVM_DATA_DIR to another directory`);
+    lock = got.lock;
   }
   const rt = await startRuntime(config, log, { collector: true, transformer: true, scheduler: true, api: true });
+  lock?.update({ url: rt.url });
   const adminKey = rt.deps.config.keys.admin!;
   let stopping = false;
   const stop = async (signal: string) => {
@@ -32,7 +33,7 @@ export async function run(_argv: string[], ctx: CliContext): Promise<number | vo
     stopping = true;
     log.info({ signal }, 'stopping');
     await rt.close();
-    fs.rmSync(path.join(config.dataDir, 'cvm.pid'), { force: true });
+    await lock?.release();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
