@@ -21,4 +21,5 @@ export const ROUTE_MODULES: RouteModule[] = [
   { role: 'api', load: () => import('./pipeline.routes.ts') },
   { role: 'api', load: () => import('./rejects.routes.ts') },
   { role: 'api', load: () => import('./customer-merges.routes.ts') },
+  { role: 'api', load: () => import('./backups.routes.ts') },
 ];

@@ -18,6 +18,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   scheduler: { summary: 'run the model scheduler role only', load: () => import('./commands/roles.ts').then((m) => m.scheduler) },
   api: { summary: 'run the API role only (with dashboards and storefront)', load: () => import('./commands/roles.ts').then((m) => m.api) },
   migrate: { summary: 'apply ClickHouse migrations', load: () => import('./commands/migrate.ts') },
+  backup: { summary: 'backup [--to DIR] — tables, event log, keys and settings into DIR/cvm-backup-<time> (default CVM_BACKUP_DIR); asks a running cvm to make it', load: () => import('./commands/backup.ts') },
+  restore: { summary: 'restore DIR [--force] — a backup into an empty CVM_DATA_DIR (--force moves a non-empty one aside)', load: () => import('./commands/restore.ts') },
   'models run': { summary: 'models run rfm|clv|churn|recs|all — run model jobs on a stopped store', load: () => import('./commands/models-run.ts') },
   'clv fit': { summary: 'fit BG/NBD + Gamma-Gamma on a transaction file', load: () => import('../models/clv/clv-fit.command.ts') },
   'churn evaluate': { summary: 'backtest churn models on a transaction file', load: () => import('../models/churn/churn-evaluate.command.ts') },

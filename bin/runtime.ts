@@ -104,6 +104,8 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
         ),
       );
     }
+    // CVM_BACKUP_CRON: backups of the embedded store, with retention (lib/backup/schedule.ts).
+    if (config.backup.cron !== 'off') tasks.push((await import('../lib/backup/schedule.ts')).scheduleBackups({ config, ch, log }));
   }
 
   // Every role serves GET /health (a transformer's reports its lag), so an orchestrator can probe each one.

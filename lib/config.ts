@@ -68,6 +68,8 @@ export interface Config {
   };
   /** CVM_WEBHOOK_ALLOW_HOSTS: hosts segment webhooks may reach even on private addresses (lower case). */
   webhooks: { allowHosts: string[] };
+  /** Backups (lib/backup): where they go (never inside dataDir), CVM_BACKUP_CRON ('off' or cron), how many the schedule keeps. */
+  backup: { dir: string; cron: string; keep: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -194,14 +196,23 @@ function identityKey(env: Env): string | null {
   return v;
 }
 
+// A backup inside the data directory would be copied into the next one and moved aside by `cvm restore --force`.
+function backup(env: Env, dataDir: string): Config['backup'] {
+  const dir = path.resolve(str(env, 'CVM_BACKUP_DIR', `${dataDir}-backups`));
+  const rel = path.relative(dataDir, dir);
+  if (rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))) throw new ConfigError('CVM_BACKUP_DIR', `a directory outside CVM_DATA_DIR (${dataDir})`, dir);
+  return { dir, cron: cron(env, 'CVM_BACKUP_CRON', 'off'), keep: int(env, 'CVM_BACKUP_KEEP', 7, 1, 10_000) };
+}
+
 export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(str(env, 'CVM_DATA_DIR', './data'));
   const brokers = optional(env, 'KAFKA_BROKERS');
   const brokerList = brokers ? brokers.split(',').map((b) => b.trim()).filter(Boolean) : [];
   for (const b of brokerList) {
     if (!/^[^\s:]+:\d+$/.test(b)) throw new ConfigError('KAFKA_BROKERS', 'a comma-separated list of host:port', brokers ?? '');
   }
   return {
-    dataDir: path.resolve(str(env, 'CVM_DATA_DIR', './data')),
+    dataDir,
     host: str(env, 'HOST', '127.0.0.1'),
     port: int(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'CVM_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
@@ -278,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: trustProxy(env),
     },
     webhooks: { allowHosts: hostList(env, 'CVM_WEBHOOK_ALLOW_HOSTS') },
+    backup: backup(env, dataDir),
   };
 }
 
