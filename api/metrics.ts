@@ -1,10 +1,12 @@
 // Prometheus metrics in the text exposition format (version 0.0.4), written here: a histogram of request
 // latency by route and status, model run durations from the runner, and gauges read at scrape time
-// (transformer lag from the event log, last model runs from model_runs, customers held in the score cache).
+// (transformer lag from the event log, last model runs from model_runs, customers held in the score cache;
+// back-pressure: the log's usage and refusals, the transformer's failing retries).
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './services.ts';
 import type { ModelRunRecord } from '../models/runner.ts';
 import type { ScoreCache } from './score-cache.ts';
+import { refusal } from '../lib/eventlog/types.ts';
 
 type Labels = Record<string, string>;
 
@@ -77,6 +79,15 @@ export class Metrics {
         return [];
       });
       lines.push(...gauge('cvm_pipeline_lag_events', 'Events in the log not yet stored by the transformer, per partition.', lag.map((p) => ({ labels: { partition: String(p.partition) }, value: p.lag }))));
+      lines.push(...(await logUsageLines(deps)));
+    }
+    const t = deps.services.transformer;
+    if (t) {
+      const f = t.failing;
+      lines.push(...gauge('cvm_transform_failing', '1 while transform batches fail and are retried (the reason: GET /v1/pipeline/status), else 0.', [{ value: f ? 1 : 0 }]));
+      lines.push(...gauge('cvm_transform_retries', 'Failed attempts since batches began failing (0 when they are stored).', [{ value: f?.retries ?? 0 }]));
+      lines.push(...gauge('cvm_transform_failing_seconds', 'How long batches have been failing (0 when they are stored).', [{ value: f ? (Date.now() - f.since) / 1000 : 0 }]));
+      lines.push(`# HELP cvm_transform_failed_batches_total Batch attempts that failed since this process started.`, `# TYPE cvm_transform_failed_batches_total counter`, `cvm_transform_failed_batches_total ${t.stats.failedBatches}`);
     }
     const runs = await deps.ch
       .rows<{ model: string; last_status: string; duration: number; finished: number }>(
@@ -97,6 +108,25 @@ export class Metrics {
     lines.push(...gauge('nodejs_heap_used_bytes', 'V8 heap in use, bytes.', [{ value: mem.heapUsed }]));
     return lines.join('\n') + '\n';
   }
+}
+
+/** The live topic's room in the log: what the collector's back-pressure acts on. */
+async function logUsageLines(deps: ApiDeps): Promise<string[]> {
+  const { eventLog, config } = deps;
+  if (!eventLog?.usage) return [];
+  const u = await eventLog.usage(config.topics.events, config.log.highWaterPct).catch((err: unknown) => {
+    deps.log.warn({ err }, 'metrics: event log usage unavailable');
+    return null;
+  });
+  if (!u) return [];
+  const bytes = (name: string, help: string, v: number | null) => (v === null ? [] : gauge(name, help, [{ value: v }]));
+  return [
+    ...bytes('cvm_event_log_used_bytes', 'Bytes the embedded log holds for the live topic.', u.usedBytes),
+    ...bytes('cvm_event_log_limit_bytes', 'The most it may hold (CVM_LOG_MAX_BYTES).', u.limitBytes),
+    ...bytes('cvm_event_log_high_water_bytes', 'From here the collector answers 503 (CVM_LOG_HIGH_WATER_PCT).', u.highWaterBytes),
+    ...gauge('cvm_event_log_append_failures', 'Appends that failed in a row (0 once one works).', [{ value: u.appendFailures }]),
+    ...gauge('cvm_collector_refusing', '1 while the collector refuses events before appending (log near its limit, or backing off), else 0.', [{ value: refusal(u) ? 1 : 0 }]),
+  ];
 }
 
 /** Times every request; the route label is the route pattern (never the raw URL, which would explode cardinality). */

@@ -17,6 +17,7 @@ import { modelJobs } from '../models/registry.ts';
 import { EventsTransformer, TRANSFORM_GROUP } from '../transform/events.consumer.ts';
 import { seedDefaultRates } from '../transform/fx.ts';
 import { buildApp } from '../api/app.ts';
+import { Drain } from '../ingest/collector/draining.ts';
 import { generateAdminKey, readAdminKeyFile, writeAdminKeyFile } from '../api/keys.ts';
 import { SHOP_ROUTE_MODULES } from '../storefront/route-modules.ts';
 import { DASHBOARD_ROUTE_MODULES } from '../dashboards/route-modules.ts';
@@ -40,6 +41,9 @@ export interface Runtime {
   transformer: EventsTransformer | null;
   models: ModelRunner;
   url: string | null;
+  /** Set by close(): the collector answers 503 draining and GET /health 503 {status: "draining"}. */
+  drain: Drain;
+  /** The graceful part of a shutdown (bin/shutdown.ts bounds it in time): see the steps in the body. */
   close(): Promise<void>;
 }
 
@@ -109,7 +113,8 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   }
 
   // Every role serves GET /health (a transformer's reports its lag), so an orchestrator can probe each one.
-  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api }, [...DASHBOARD_ROUTE_MODULES, ...SHOP_ROUTE_MODULES]);
+  const drain = new Drain();
+  const app: FastifyInstance = await buildApp(deps, { collector: roles.collector, api: roles.api }, [...DASHBOARD_ROUTE_MODULES, ...SHOP_ROUTE_MODULES], drain);
   let url: string | null = null;
   if (opts.listen !== false) {
     await app.listen({ port: config.port, host: config.host });
@@ -120,18 +125,26 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
     await app.ready();
   }
 
-  let closed = false;
+  let closing: Promise<void> | null = null;
+  const shutdown = async () => {
+    // 1. Take no more events (the collector answers 503 draining) and report draining on /health.
+    drain.begin();
+    // 2. No new scheduled model runs. A run in progress is not waited for: its model_runs row stays
+    //    'running' (never served), its lease (server mode) expires by itself, the next tick runs it again.
+    for (const t of tasks) await t.stop();
+    // 3. The transformer finishes the batch in hand and commits it; the rest waits in the log.
+    await consumer?.stop();
+    // 4. Requests in flight finish (an append in flight is acknowledged: it is in the log); then the rest.
+    await app.close();
+    await wired.close();
+    if (eventLog) await eventLog.close();
+    await ch.close();
+  };
   return {
-    deps, app, eventLog, transformer, models, url, adminKey: { generated: admin.generated, file: admin.file },
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const t of tasks) await t.stop();
-      await app.close();
-      await wired.close();
-      if (consumer) await consumer.stop();
-      if (eventLog) await eventLog.close();
-      await ch.close();
+    deps, app, eventLog, transformer, models, url, drain, adminKey: { generated: admin.generated, file: admin.file },
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
 }

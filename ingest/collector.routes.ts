@@ -1,6 +1,7 @@
 // The collector: accepts events from the snippet and shop back ends, validates each one against the
 // contract, and answers 2xx only after the event log holds every accepted event (and every reject,
-// which the transformer turns into a dead-letter row). Nothing it acknowledged can be lost.
+// which the transformer turns into a dead-letter row). Nothing it acknowledged can be lost. While the
+// process shuts down (bin/shutdown.ts) it answers 503 draining, so clients retry elsewhere or later.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestDeps } from './services.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -8,9 +9,13 @@ import { identitySecrets } from './identity.ts';
 import { acceptor } from './collector/accept.ts';
 import { authenticate } from './collector/authenticate.ts';
 import { collectorCors } from './collector/cors.ts';
-import { answer, HttpError, parseBody } from './collector/http.ts';
+import { answer, HttpError, parseBody, refuse } from './collector/http.ts';
+import type { Drain } from './collector/draining.ts';
 
 export type { BatchResponse, RejectedEntry } from './collector/http.ts';
+
+/** A restart (or another collector behind the gateway) takes events again within seconds. */
+const DRAIN_RETRY_S = 5;
 
 export default async function collectorRoutes(app: FastifyInstance, opts: { deps: IngestDeps }): Promise<void> {
   const { deps } = opts;
@@ -26,6 +31,13 @@ export default async function collectorRoutes(app: FastifyInstance, opts: { deps
   // does not throw away the rest of its batch.
   app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string', bodyLimit: config.collector.maxBodyBytes }, (_req, body, done) => done(null, body));
   collectorCors(app, writeKeys);
+  // Before the body is read: a draining collector takes nothing more, whatever the request holds.
+  const drain: Drain | null = app.hasDecorator('cvmDrain') ? app.cvmDrain : null;
+  app.addHook('onRequest', async (req, reply) => {
+    if (drain?.draining && req.method === 'POST') {
+      return refuse(reply, new HttpError(503, 'draining', 'this collector is shutting down; retry shortly', undefined, { 'Retry-After': String(DRAIN_RETRY_S) }));
+    }
+  });
 
   const accept = acceptor({ config, eventLog, limiter, identity, log });
   const siteOf = (req: FastifyRequest, body: Record<string, unknown>) => authenticate(writeKeys, req, body);

@@ -46,7 +46,10 @@ export interface Config {
     clvHorizonDays: number;
     churnHorizonDays: number;
   };
-  log: { retentionHours: number; maxBytes: number };
+  /** highWaterPct: percent of maxBytes from which the collector answers 503 (back-pressure before the hard limit). */
+  log: { retentionHours: number; maxBytes: number; highWaterPct: number };
+  /** CVM_SHUTDOWN_TIMEOUT_S: how long a SIGTERM/SIGINT drain may take before the process exits non-zero. */
+  shutdown: { timeoutS: number };
   collector: { maxBatchEvents: number; maxBodyBytes: number; rateLimitPerMinute: number };
   transform: { batchMax: number; flushMs: number };
   api: {
@@ -266,6 +269,10 @@ export function loadConfig(env: Env = process.env): Config {
     log: {
       retentionHours: int(env, 'CVM_LOG_RETENTION_HOURS', 168, 1, 24 * 365),
       maxBytes: int(env, 'CVM_LOG_MAX_BYTES', 2 * 1024 ** 3, 1024 * 1024, Number.MAX_SAFE_INTEGER),
+      highWaterPct: int(env, 'CVM_LOG_HIGH_WATER_PCT', 90, 10, 100),
+    },
+    shutdown: {
+      timeoutS: int(env, 'CVM_SHUTDOWN_TIMEOUT_S', 30, 1, 3600),
     },
     collector: {
       maxBatchEvents: 500,

@@ -47,6 +47,15 @@ export interface TransformStats {
   rejectsByReason: Map<string, number>;
 }
 
+/** Why batches are not getting stored: set by the first failed attempt, cleared by the next stored batch. */
+export interface TransformFailing {
+  since: number;
+  /** Failed attempts since then; the log retries the same batch with backoff (lib/eventlog/types.ts backoffMs, up to 30 s). */
+  retries: number;
+  lastError: string;
+  lastErrorAt: number;
+}
+
 /**
  * A batch of at least 2 × CHUNK_MIN records is cut into up to PIPELINE_CHUNKS chunks. Below ~5000 rows
  * the fixed cost per ClickHouse insert outweighs the overlap (measured: 1250-row inserts cost twice the
@@ -62,6 +71,7 @@ export class EventsTransformer {
   readonly stats: TransformStats = { batches: 0, eventsIn: 0, eventsOut: 0, rejected: 0, duplicates: 0, failedBatches: 0, prepareMs: 0, insertMs: 0, lastInsertAt: null, rejectsByReason: new Map() };
   readonly rateIn = new RateMeter(60);
   readonly rateOut = new RateMeter(60);
+  failing: TransformFailing | null = null;
   private fx: FxTable = FxTable.fromRows([]);
   private refreshedAt = 0;
   private countriesAt = 0;
@@ -169,7 +179,16 @@ export class EventsTransformer {
     s.insertMs += total - prepareMs;
     s.lastInsertAt = Date.now();
     this.rateIn.add(n);
+    if (this.failing) this.deps.log.info({ retries: this.failing.retries, sinceMs: Date.now() - this.failing.since }, 'transform batches stored again');
+    this.failing = null;
   };
+
+  private noteFailure(err: unknown): void {
+    const now = Date.now();
+    // ClickHouse messages can quote a whole statement: the start says what failed.
+    const lastError = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+    this.failing = { since: this.failing?.since ?? now, retries: (this.failing?.retries ?? 0) + 1, lastError, lastErrorAt: now };
+  }
 
   /** Erasure: drops the person's open visits and cached country (an ErasureHolder, see bin/services.ts). */
   async forget(ids: { customers: readonly string[]; anonymous: readonly string[] }): Promise<void> {
@@ -236,7 +255,10 @@ export class EventsTransformer {
       handler: this.handle,
       maxBatch: this.deps.config.transform.batchMax,
       maxWaitMs: this.deps.config.transform.flushMs,
-      onError: (err, attempt) => this.deps.log.warn({ err, attempt }, 'transform batch failed; the log keeps it and retries'),
+      onError: (err, attempt) => {
+        this.noteFailure(err);
+        this.deps.log.warn({ err, attempt }, 'transform batch failed; the log keeps it and retries');
+      },
     });
   }
 }

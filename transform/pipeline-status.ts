@@ -1,9 +1,10 @@
 // How the pipeline is doing, for operators and dashboards: log lag per partition, transformer
-// throughput over the last minute, rejects by reason, and when events last reached ClickHouse.
+// throughput over the last minute, rejects by reason, and when events last reached ClickHouse; why batches
+// are not getting stored (transformer.failing) and how full the log is (log_usage: back-pressure).
 import type { ClickHouse } from '../lib/clickhouse.ts';
 import type { Config } from '../lib/config.ts';
 import { sql } from '../lib/sql.ts';
-import type { EventLog, PartitionLag } from '../lib/eventlog/types.ts';
+import { refusal, type EventLog, type LogUsage, type PartitionLag } from '../lib/eventlog/types.ts';
 import { TRANSFORM_GROUP, type EventsTransformer } from './events.consumer.ts';
 import { rejectsByReason } from './rejects.ts';
 
@@ -22,17 +23,47 @@ export interface PipelineStatus {
     rejected: number;
     duplicates_skipped: number;
     failed_batches: number;
+    /** Set while batches fail and are retried: since when, how many attempts failed, the last error. */
+    failing: { since: string; retries: number; last_error: string; last_error_at: string } | null;
+  } | null;
+  /** The live topic's room in the log; `refusing` when the collector answers 503 for it (near the limit, or backing off). */
+  log_usage: {
+    topic: string;
+    used_bytes: number | null;
+    limit_bytes: number | null;
+    high_water_bytes: number | null;
+    used_pct: number | null;
+    refusing: boolean;
+    append_failures: number;
+    failing_since: string | null;
+    last_error: string | null;
   } | null;
   last_insert_at: string | null;
   rejects: { total: number; last_24h: number; pending: number; by_reason: Array<{ reason: string; total: number; last_24h: number; pending: number }> };
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function usageOf(topic: string, u: LogUsage): NonNullable<PipelineStatus['log_usage']> {
+  return {
+    topic,
+    used_bytes: u.usedBytes,
+    limit_bytes: u.limitBytes,
+    high_water_bytes: u.highWaterBytes,
+    used_pct: u.usedBytes !== null && u.limitBytes ? round((100 * u.usedBytes) / u.limitBytes) : null,
+    refusing: refusal(u) !== null,
+    append_failures: u.appendFailures,
+    failing_since: iso(u.failingSince),
+    last_error: u.lastError,
+  };
+}
 
 export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eventLog?: EventLog | undefined; transformer?: EventsTransformer | undefined }): Promise<PipelineStatus> {
   const topic = deps.config.topics.events;
   const partitions = deps.eventLog ? await deps.eventLog.lag(topic, TRANSFORM_GROUP) : null;
   const t = deps.transformer;
+  const usage = deps.eventLog?.usage ? await deps.eventLog.usage(topic, deps.config.log.highWaterPct) : null;
   const byReason = await rejectsByReason(deps.ch);
   let lastInsert = t?.stats.lastInsertAt ?? null;
   if (lastInsert === null) {
@@ -53,8 +84,12 @@ export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eve
           rejected: t.stats.rejected,
           duplicates_skipped: t.stats.duplicates,
           failed_batches: t.stats.failedBatches,
+          failing: t.failing
+            ? { since: iso(t.failing.since)!, retries: t.failing.retries, last_error: t.failing.lastError, last_error_at: iso(t.failing.lastErrorAt)! }
+            : null,
         }
       : null,
+    log_usage: usage ? usageOf(topic, usage) : null,
     last_insert_at: lastInsert === null ? null : new Date(lastInsert).toISOString(),
     rejects: {
       total: byReason.reduce((s, r) => s + r.total, 0),

@@ -1,6 +1,7 @@
 // One role per process, for the distributed deployment: Kafka for the log and a ClickHouse server.
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { startRuntime, type Roles } from '../runtime.ts';
+import { installShutdown } from '../shutdown.ts';
 
 function role(name: keyof Roles, needs: { kafka: boolean }) {
   return {
@@ -12,12 +13,7 @@ function role(name: keyof Roles, needs: { kafka: boolean }) {
       roles[name] = true;
       const rt = await startRuntime(config, log, roles);
       out(`cvm ${name} running${rt.url ? ` at ${rt.url}` : ''}`);
-      const stop = async () => {
-        await rt.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
+      installShutdown(rt, { log, timeoutS: config.shutdown.timeoutS });
       await new Promise(() => {});
     },
   };

@@ -5,6 +5,7 @@ import { startRuntime, waitForDrain } from '../runtime.ts';
 import { appendDemoHistory, isStoreEmpty, loadCatalogue } from '../../storefront/demo/load.ts';
 import { acquireInstanceLock, describeHolder, type InstanceLock } from '../instance-lock.ts';
 import { simulateTraffic } from '../../storefront/demo/traffic.ts';
+import { installShutdown } from '../shutdown.ts';
 
 /**
  * The admin key is printed once, on the start that generated it: a key from CVM_ADMIN_KEY, or one kept
@@ -27,17 +28,7 @@ export async function run(_argv: string[], ctx: CliContext): Promise<number | vo
   const rt = await startRuntime(config, log, { collector: true, transformer: true, scheduler: true, api: true });
   lock?.update({ url: rt.url });
   const adminKey = rt.deps.config.keys.admin!;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    await rt.close();
-    await lock?.release();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  installShutdown(rt, { log, timeoutS: config.shutdown.timeoutS, afterClose: () => lock?.release() });
 
   const url = rt.url!;
   if (config.demo && (await isStoreEmpty(rt.deps.ch))) {

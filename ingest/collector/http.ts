@@ -40,10 +40,12 @@ export async function answer(reply: FastifyReply, work: () => Promise<BatchRespo
     const res = await work();
     return reply.code(res.accepted === 0 ? 400 : 200).send(res.accepted === 0 ? { error: 'all_events_rejected', ...res } : res);
   } catch (err) {
-    if (err instanceof HttpError) {
-      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-      return reply.code(err.status).send({ error: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) });
-    }
+    if (err instanceof HttpError) return refuse(reply, err);
     throw err;
   }
+}
+
+export function refuse(reply: FastifyReply, err: HttpError): FastifyReply {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  return reply.code(err.status).send({ error: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) });
 }

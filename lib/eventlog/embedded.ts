@@ -15,6 +15,7 @@ import {
   type EventLog,
   type LogBatch,
   type LogRecord,
+  type LogUsage,
   type PartitionLag,
   type StoredRecord,
 } from './types.ts';
@@ -83,6 +84,7 @@ export class EmbeddedEventLog implements EventLog {
   private trimTimer: NodeJS.Timeout;
   private makingRoom: Promise<void> | null = null;
   private closed = false;
+  private failures = { count: 0, since: null as number | null, last: null as string | null };
 
   private constructor(
     private readonly root: RootDatabase,
@@ -148,16 +150,33 @@ export class EmbeddedEventLog implements EventLog {
     if (records.length === 0) return;
     if (this.makingRoom) await this.makingRoom;
     try {
-      await this.write(topicName, records);
+      try {
+        await this.write(topicName, records);
+      } catch (err) {
+        if (!(err instanceof LogFullError)) throw err;
+        // Full (budget or disk): records every group already consumed may still take the room, retention or
+        // not; drop them and try once more. Appends wait meanwhile, so they do not eat the room first.
+        this.makingRoom ??= this.makeRoom(err instanceof DiskFullError).finally(() => (this.makingRoom = null));
+        await this.makingRoom;
+        await this.write(topicName, records);
+      }
     } catch (err) {
-      if (!(err instanceof LogFullError)) throw err;
-      // Full (budget or disk): records every group already consumed may still take the room, retention or
-      // not; drop them and try once more. Appends wait meanwhile, so they do not eat the room first.
-      this.makingRoom ??= this.makeRoom(err instanceof DiskFullError).finally(() => (this.makingRoom = null));
-      await this.makingRoom;
-      await this.write(topicName, records);
+      this.failures = { count: this.failures.count + 1, since: this.failures.since ?? Date.now(), last: err instanceof Error ? err.message : String(err) };
+      throw err;
     }
+    if (this.failures.count) this.failures = { count: 0, since: null, last: null };
     this.appended.emit(topicName);
+  }
+
+  async usage(topic: string, highWaterPct: number): Promise<LogUsage> {
+    const highWater = Math.floor((this.opts.maxBytes * highWaterPct) / 100);
+    // Consumed records kept for retention are not pressure: drop them before calling the log near full.
+    if (!this.closed && this.bytes(topic) >= highWater && this.hasConsumed()) {
+      this.makingRoom ??= this.makeRoom(false).finally(() => (this.makingRoom = null));
+      await this.makingRoom;
+    }
+    const f = this.failures;
+    return { usedBytes: this.bytes(topic), limitBytes: this.opts.maxBytes, highWaterBytes: highWater, appendFailures: f.count, failingSince: f.since, lastError: f.last, backoffUntil: null };
   }
 
   private async makeRoom(diskFull: boolean): Promise<void> {

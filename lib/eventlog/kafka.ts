@@ -14,6 +14,7 @@ import {
   type EventLog,
   type LogBatch,
   type LogRecord,
+  type LogUsage,
   type PartitionLag,
   type StoredRecord,
 } from './types.ts';
@@ -109,8 +110,25 @@ export class KafkaEventLog implements EventLog {
         messages: records.map((r) => ({ key: r.key, value: r.value })),
       });
     } catch (err) {
-      throw mapAppendError(err, topic);
+      const mapped = mapAppendError(err, topic);
+      const f = this.failures;
+      this.failures = { count: f.count + 1, since: f.since ?? Date.now(), at: Date.now(), last: mapped.message };
+      throw mapped;
     }
+    if (this.failures.count) this.failures = { count: 0, since: null, at: 0, last: null };
+  }
+
+  private failures = { count: 0, since: null as number | null, at: 0, last: null as string | null };
+
+  /**
+   * The brokers' disks are theirs, so no byte counts: what the producer sees. After two failed sends in a row
+   * (each already retried by kafkajs) appends back off, 1 s doubling up to 30 s from the last failure, so the
+   * collector answers 503 at once instead of holding every request through the same retries.
+   */
+  async usage(_topic: string, _highWaterPct: number): Promise<LogUsage> {
+    const f = this.failures;
+    const backoffUntil = f.count >= 2 ? f.at + Math.min(30_000, 1000 * 2 ** Math.min(f.count - 2, 5)) : null;
+    return { usedBytes: null, limitBytes: null, highWaterBytes: null, appendFailures: f.count, failingSince: f.since, lastError: f.last, backoffUntil };
   }
 
   async consume(opts: ConsumeOptions): Promise<KafkaGroupConsumer> {

@@ -9,9 +9,11 @@
 // are skipped when read, so re-processing the log cannot bring an erased person back.
 import { aesOpen, aesSeal } from '../crypto.ts';
 import type { SubjectKeys } from '../subject-keys.ts';
-import type { ConsumeOptions, Consumer, EventLog, LogBatch, LogRecord, PartitionLag, StoredRecord } from './types.ts';
+import type { ConsumeOptions, Consumer, EventLog, LogBatch, LogRecord, LogUsage, PartitionLag, StoredRecord } from './types.ts';
 
 export const SEAL_PREFIX = 'cvm:s1:';
+
+const unknownUsage = (): LogUsage => ({ usedBytes: null, limitBytes: null, highWaterBytes: null, appendFailures: 0, failingSince: null, lastError: null, backoffUntil: null });
 
 /** Logs that can delete records by partition key (the embedded one); Kafka cannot, and need not. */
 export interface RemovableLog extends EventLog {
@@ -95,6 +97,10 @@ export class SealedEventLog implements EventLog {
 
   lag(topic: string, group: string): Promise<PartitionLag[]> {
     return this.inner.lag(topic, group);
+  }
+
+  async usage(topic: string, highWaterPct: number): Promise<LogUsage> {
+    return this.inner.usage ? this.inner.usage(topic, highWaterPct) : unknownUsage();
   }
 
   /**

@@ -46,12 +46,41 @@ export interface PartitionLag {
   lag: number;
 }
 
+/** How full the log is and whether appends work: the collector refuses before it tries (back-pressure). */
+export interface LogUsage {
+  /** Bytes the log holds for the topic, the most it may hold, and where the collector starts refusing;
+   *  null where the log cannot tell (Kafka: the brokers own their disks). */
+  usedBytes: number | null;
+  limitBytes: number | null;
+  highWaterBytes: number | null;
+  /** Appends that failed in a row (0 once one works), since when (ms since epoch), and the last error. */
+  appendFailures: number;
+  failingSince: number | null;
+  lastError: string | null;
+  /** Until when appends are not worth trying (a failing producer backs off), ms since epoch; else null. */
+  backoffUntil: number | null;
+}
+
+/** Why appends should not be tried now: the log is near its limit, or it backs off after failures; else null. */
+export function refusal(u: LogUsage, now = Date.now()): 'near_limit' | 'backing_off' | null {
+  if (u.usedBytes !== null && u.highWaterBytes !== null && u.usedBytes >= u.highWaterBytes) return 'near_limit';
+  if (u.backoffUntil !== null && u.backoffUntil > now) return 'backing_off';
+  return null;
+}
+
 export interface EventLog {
   readonly kind: 'embedded' | 'kafka';
   /** Resolves only once the log holds every record durably; throws LogFullError when it has no room. */
   append(topic: string, records: LogRecord[]): Promise<void>;
   consume(opts: ConsumeOptions): Promise<Consumer>;
   lag(topic: string, group: string): Promise<PartitionLag[]>;
+  /**
+   * The topic's usage; `highWaterPct` (CVM_LOG_HIGH_WATER_PCT) of the limit is where the caller refuses.
+   * Above it the embedded log first drops records every group has consumed (as a full append does), so the
+   * answer is the room that cannot be had. Called per collector request: cheap below the mark. Optional only
+   * for test doubles; both real logs have it.
+   */
+  usage?(topic: string, highWaterPct: number): Promise<LogUsage>;
   close(): Promise<void>;
 }
 
