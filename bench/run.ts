@@ -14,6 +14,7 @@ export const BENCHES: Record<string, () => Promise<{ default: BenchModule }>> = 
   dashboards: () => import('./dashboards.bench.ts'),
   models: () => import('./models.bench.ts'),
   recs: () => import('./recs.bench.ts'),
+  latency: () => import('./latency.bench.ts'),
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));

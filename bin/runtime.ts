@@ -14,7 +14,7 @@ import { sealDeadLetters } from '../transform/rejects.ts';
 import { ModelRunner } from '../models/runner.ts';
 import { JobLockedError } from '../models/lock.ts';
 import { modelJobs } from '../models/registry.ts';
-import { EventsTransformer, TRANSFORM_GROUP } from '../transform/events.consumer.ts';
+import { BULK_GROUP, EventsTransformer, TRANSFORM_GROUP } from '../transform/events.consumer.ts';
 import { seedDefaultRates } from '../transform/fx.ts';
 import { buildApp } from '../api/app.ts';
 import { Drain } from '../ingest/collector/draining.ts';
@@ -24,6 +24,9 @@ import { DASHBOARD_ROUTE_MODULES } from '../dashboards/route-modules.ts';
 import type { AppDeps, CoreServices } from '../lib/app-deps.ts';
 import { openPiiServices } from '../lib/pii-services.ts';
 import { buildServices, type Services } from './services.ts';
+
+/** Records per bulk batch: one chunk of the transformer's (its CHUNK_MIN), so one set of inserts each. */
+const BULK_BATCH_MAX = 5000;
 
 export interface Roles {
   collector: boolean;
@@ -39,6 +42,8 @@ export interface Runtime {
   app: FastifyInstance | null;
   eventLog: EventLog | null;
   transformer: EventsTransformer | null;
+  /** Drains config.topics.bulk (the demo history) beside the live transformer; null where that one is. */
+  bulkTransformer: EventsTransformer | null;
   models: ModelRunner;
   url: string | null;
   /** Set by close(): the collector answers 503 draining and GET /health 503 {status: "draining"}. */
@@ -88,11 +93,18 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
     roles.transformer && eventLog
       ? new EventsTransformer({ ch: sealDeadLetters(ch, core.pii), config, log: log.child({ name: 'transform' }), protectTraits: core.pii.protectTraits })
       : null;
+  // Bulk loads drain through a topic and transformer of their own, so live events do not queue behind them.
+  // Embedded, both share chDB's one query lane: a bulk batch is one chunk (one set of inserts) at most, so a
+  // live insert waits behind one bulk insert at most (bench/latency.bench.ts measures it).
+  const bulkTransformer = transformer
+    ? new EventsTransformer({ ch: sealDeadLetters(ch, core.pii), config, log: log.child({ name: 'transform-bulk' }), protectTraits: core.pii.protectTraits, source: { topic: config.topics.bulk, group: BULK_GROUP, maxBatch: BULK_BATCH_MAX } })
+    : null;
   const wired = buildServices({ config, ch, log, clock, eventLog: eventLog ?? undefined, services: core }, { models, transformer });
   const deps: AppDeps<Services> = { config, ch, log, clock, eventLog: eventLog ?? undefined, services: wired.services };
   if (roles.api) await wired.startApi();
 
   const consumer: Consumer | null = transformer && eventLog ? await transformer.start(eventLog) : null;
+  const bulkConsumer: Consumer | null = bulkTransformer && eventLog ? await bulkTransformer.start(eventLog) : null;
 
   const tasks: Array<{ stop(): void | Promise<void> }> = [];
   if (roles.scheduler) {
@@ -132,8 +144,8 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
     // 2. No new scheduled model runs. A run in progress is not waited for: its model_runs row stays
     //    'running' (never served), its lease (server mode) expires by itself, the next tick runs it again.
     for (const t of tasks) await t.stop();
-    // 3. The transformer finishes the batch in hand and commits it; the rest waits in the log.
-    await consumer?.stop();
+    // 3. The transformers finish the batch in hand and commit it; the rest waits in the log.
+    await Promise.all([consumer?.stop(), bulkConsumer?.stop()]);
     // 4. Requests in flight finish (an append in flight is acknowledged: it is in the log); then the rest.
     await app.close();
     await wired.close();
@@ -141,7 +153,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
     await ch.close();
   };
   return {
-    deps, app, eventLog, transformer, models, url, drain, adminKey: { generated: admin.generated, file: admin.file },
+    deps, app, eventLog, transformer, bulkTransformer, models, url, drain, adminKey: { generated: admin.generated, file: admin.file },
     close() {
       closing ??= shutdown();
       return closing;
@@ -149,12 +161,13 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   };
 }
 
-/** Resolves once the transformer has consumed everything appended so far (or the timeout passes). */
+/** Resolves once the transformers have consumed everything appended so far, live and bulk (or the timeout passes). */
 export async function waitForDrain(rt: Runtime, timeoutMs = 120_000): Promise<boolean> {
   if (!rt.eventLog) return true;
+  const { topics } = rt.deps.config;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const lag = await rt.eventLog.lag(rt.deps.config.topics.events, TRANSFORM_GROUP);
+    const lag = [...(await rt.eventLog.lag(topics.events, TRANSFORM_GROUP)), ...(await rt.eventLog.lag(topics.bulk, BULK_GROUP))];
     if (lag.every((p) => p.lag === 0)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }

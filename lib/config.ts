@@ -23,7 +23,8 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string; idempotent: boolean; sessionTimeoutMs: number; partitions: number } | null;
   /** CVM_STARTUP_TIMEOUT_S: how long start-up waits for Kafka and a ClickHouse server to answer (0: one attempt). */
   startup: { timeoutS: number };
-  topics: { events: string };
+  /** events: live traffic (the collector's); bulk: history loads (the demo), drained by a consumer of its own beside it. */
+  topics: { events: string; bulk: string };
   /** adminFile: where the bootstrap admin key came from when cvm keeps it (data/admin.key), else null. */
   keys: { admin: string | null; adminFile: string | null; demoWrite: string; demoSite: string; demoOrigins: string[] };
   baseCurrency: string;
@@ -199,6 +200,14 @@ function identityKey(env: Env): string | null {
   return v;
 }
 
+/** Each topic is drained by a consumer group of its own: one topic for both would be read by both groups. */
+function topics(env: Env): Config['topics'] {
+  const events = str(env, 'CVM_TOPIC_EVENTS', 'cvm.events.raw');
+  const bulk = str(env, 'CVM_TOPIC_BULK', 'cvm.events.bulk');
+  if (bulk === events) throw new ConfigError('CVM_TOPIC_BULK', `a topic other than CVM_TOPIC_EVENTS (${events})`, bulk);
+  return { events, bulk };
+}
+
 // A backup inside the data directory would be copied into the next one and moved aside by `cvm restore --force`.
 function backup(env: Env, dataDir: string): Config['backup'] {
   const dir = path.resolve(str(env, 'CVM_BACKUP_DIR', `${dataDir}-backups`));
@@ -238,7 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
         }
       : null,
     startup: { timeoutS: int(env, 'CVM_STARTUP_TIMEOUT_S', 120, 0, 86_400) },
-    topics: { events: str(env, 'CVM_TOPIC_EVENTS', 'cvm.events.raw') },
+    topics: topics(env),
     keys: {
       admin: optional(env, 'CVM_ADMIN_KEY'),
       adminFile: null,

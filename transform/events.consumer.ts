@@ -28,6 +28,8 @@ import type { IdentityContext } from './steps/identity.ts';
 import { loadMarks, type Marks } from './stored-marks.ts';
 
 export const TRANSFORM_GROUP = 'transform';
+/** The group draining the bulk topic (config.topics.bulk: the demo history) beside live traffic. */
+export const BULK_GROUP = 'transform-bulk';
 /** Rates are re-read this often, so `cvm fx import` reaches a running transformer. */
 export const REFRESH_MS = 60_000;
 /** Customer countries (a bigger read) this often; identify events update them as they pass anyway. */
@@ -96,6 +98,8 @@ export class EventsTransformer {
       log: Logger;
       protectTraits?: IdentityContext['protectTraits'];
       caps?: Partial<{ recentIds: number; visitors: number; countries: number; seedEvents: number; chunkRows: number }>;
+      /** What this instance drains: the live topic and group with config's batch size unless told otherwise. */
+      source?: { topic: string; group: string; maxBatch: number };
     },
   ) {
     this.recentIds = new RecentIds(deps.caps?.recentIds ?? 500_000);
@@ -250,10 +254,10 @@ export class EventsTransformer {
     this.verifyMarks = eventLog.kind === 'kafka';
     await this.refresh();
     return eventLog.consume({
-      topic: this.deps.config.topics.events,
-      group: TRANSFORM_GROUP,
+      topic: this.deps.source?.topic ?? this.deps.config.topics.events,
+      group: this.deps.source?.group ?? TRANSFORM_GROUP,
       handler: this.handle,
-      maxBatch: this.deps.config.transform.batchMax,
+      maxBatch: this.deps.source?.maxBatch ?? this.deps.config.transform.batchMax,
       maxWaitMs: this.deps.config.transform.flushMs,
       onError: (err, attempt) => {
         this.noteFailure(err);

@@ -5,13 +5,17 @@ import type { ClickHouse } from '../lib/clickhouse.ts';
 import type { Config } from '../lib/config.ts';
 import { sql } from '../lib/sql.ts';
 import { refusal, type EventLog, type LogUsage, type PartitionLag } from '../lib/eventlog/types.ts';
-import { TRANSFORM_GROUP, type EventsTransformer } from './events.consumer.ts';
+import { BULK_GROUP, TRANSFORM_GROUP, type EventsTransformer } from './events.consumer.ts';
 import { rejectsByReason } from './rejects.ts';
+
+export interface TopicLag { topic: string; group: string; total: number; partitions: PartitionLag[] }
 
 export interface PipelineStatus {
   generated_at: string;
   /** Null where this process has no handle on the event log (an API-only process). */
-  lag: { topic: string; group: string; total: number; partitions: PartitionLag[] } | null;
+  lag: TopicLag | null;
+  /** The bulk topic's (the demo history's), drained beside live traffic by a consumer of its own. */
+  bulk_lag: TopicLag | null;
   /** Null where this process does not run the transformer. */
   transformer: {
     window_s: number;
@@ -60,9 +64,12 @@ function usageOf(topic: string, u: LogUsage): NonNullable<PipelineStatus['log_us
 }
 
 export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eventLog?: EventLog | undefined; transformer?: EventsTransformer | undefined }): Promise<PipelineStatus> {
-  const topic = deps.config.topics.events;
-  const partitions = deps.eventLog ? await deps.eventLog.lag(topic, TRANSFORM_GROUP) : null;
+  const lagOf = async (topic: string, group: string): Promise<TopicLag | null> => {
+    const partitions = deps.eventLog ? await deps.eventLog.lag(topic, group) : null;
+    return partitions ? { topic, group, total: partitions.reduce((s, p) => s + p.lag, 0), partitions } : null;
+  };
   const t = deps.transformer;
+  const topic = deps.config.topics.events;
   const usage = deps.eventLog?.usage ? await deps.eventLog.usage(topic, deps.config.log.highWaterPct) : null;
   const byReason = await rejectsByReason(deps.ch);
   let lastInsert = t?.stats.lastInsertAt ?? null;
@@ -72,7 +79,8 @@ export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eve
   }
   return {
     generated_at: new Date().toISOString(),
-    lag: partitions ? { topic, group: TRANSFORM_GROUP, total: partitions.reduce((s, p) => s + p.lag, 0), partitions } : null,
+    lag: await lagOf(deps.config.topics.events, TRANSFORM_GROUP),
+    bulk_lag: await lagOf(deps.config.topics.bulk, BULK_GROUP),
     transformer: t
       ? {
           window_s: 60,

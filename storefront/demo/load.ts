@@ -1,5 +1,7 @@
 // Loads the demo shop into an empty store: the catalogue into products, and months of behaviour through
 // the event log (the path collected events take), then waits for the transformer and runs every model.
+// The history goes to the bulk topic, drained by a transformer of its own, so live events posted meanwhile
+// (the shop, a snippet) are not queued behind ~100k old ones.
 import { partitionKey, type CollectedRecord } from '../../ingest/contract.ts';
 import type { EventLog } from '../../lib/eventlog/types.ts';
 import type { ClickHouse } from '../../lib/clickhouse.ts';
@@ -26,7 +28,7 @@ export async function loadCatalogue(ch: ClickHouse): Promise<number> {
   return products.length;
 }
 
-/** Appends the demo history to the log; returns how many events were appended. */
+/** Appends the demo history to the log's bulk topic; returns how many events were appended. */
 /** `end` is the history's last instant: the caller's clock, so a seed gives the same shop when the clock is fixed. */
 export async function appendDemoHistory(eventLog: EventLog, config: Config, size: DemoSize, end: number): Promise<number> {
   const history = generateHistory(demoCatalogue(), { customers: size.customers, days: size.days, end });
@@ -36,7 +38,7 @@ export async function appendDemoHistory(eventLog: EventLog, config: Config, size
       const rec: CollectedRecord = { v: 1, site: config.keys.demoSite, received_at: h.receivedAt, source: h.source, user_agent: h.userAgent, event: h.event };
       return { key: partitionKey(h.event as { customer_id?: string; anonymous_id?: string }), value: JSON.stringify(rec) };
     });
-    await eventLog.append(config.topics.events, records);
+    await eventLog.append(config.topics.bulk, records);
   }
   return history.length;
 }
