@@ -261,7 +261,7 @@ export async function eraseCustomer(deps: ApiDeps, id: string): Promise<ErasureR
   // 2. The event log: keys destroyed first, so no batch opens the person's records from here on.
   let logRecords = 0;
   const keys = deps.services.subjectKeys;
-  if (deps.eventLog instanceof SealedEventLog) logRecords = await deps.eventLog.forget([deps.config.topics.events], everyone);
+  if (deps.eventLog instanceof SealedEventLog) logRecords = await deps.eventLog.forget([deps.config.topics.events, deps.config.topics.bulk], everyone);
   else if (keys) await keys.destroy(everyone.map((x) => keys.pseudonym(x)));
 
   // 3. Tables: anonymise orders, delete the rest, clear the old parts. A batch the transformer opened just

@@ -16,6 +16,8 @@ export interface ApiServices extends CoreServices, IngestServices {
   models: ModelRunner | null;
   /** The transformer, where this process runs one (its stats feed the pipeline status). */
   transformer: EventsTransformer | null;
+  /** The second transformer, draining the bulk topic (the demo history) beside the live one. */
+  bulkTransformer: EventsTransformer | null;
   /** API keys: resolves secrets for requireRole, write keys for the collector, admin key rotation. */
   keys: ApiKeyStore;
   segments: SegmentService;

@@ -99,7 +99,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
   const bulkTransformer = transformer
     ? new EventsTransformer({ ch: sealDeadLetters(ch, core.pii), config, log: log.child({ name: 'transform-bulk' }), protectTraits: core.pii.protectTraits, source: { topic: config.topics.bulk, group: BULK_GROUP, maxBatch: BULK_BATCH_MAX } })
     : null;
-  const wired = buildServices({ config, ch, log, clock, eventLog: eventLog ?? undefined, services: core }, { models, transformer });
+  const wired = buildServices({ config, ch, log, clock, eventLog: eventLog ?? undefined, services: core }, { models, transformer, bulkTransformer });
   const deps: AppDeps<Services> = { config, ch, log, clock, eventLog: eventLog ?? undefined, services: wired.services };
   if (roles.api) await wired.startApi();
 

@@ -39,6 +39,7 @@ export const ERASURE_PLAN: ErasurePlan = {
   metrics: { none: 'counters without ids' },
   models: { none: 'jobs read and write tables; nothing is kept between runs' },
   transformer: { when: 'before-tables', holder: (s) => s.transformer },
+  bulkTransformer: { when: 'before-tables', holder: (s) => s.bulkTransformer },
   shop: { when: 'before-tables', holder: (s) => s.shop },
   scores: {
     when: 'after-tables',
@@ -70,6 +71,7 @@ export function erasureSteps(services: Services): ErasureStep[] {
 export interface ServiceParts {
   models: ModelRunner | null;
   transformer: EventsTransformer | null;
+  bulkTransformer: EventsTransformer | null;
 }
 
 export interface BuiltServices {

@@ -136,7 +136,7 @@ describe('back-pressure', () => {
     let failures = 0;
     // A ClickHouse whose events insert fails three times (after order_items went in), like an outage mid-batch.
     const flaky = failingInserts(ch, (table) => table === 'events' && failures++ < 3);
-    const config = { ...rt.deps.config, topics: { events: topic }, transform: { batchMax: 5000, flushMs: 50 } };
+    const config = { ...rt.deps.config, topics: { ...rt.deps.config.topics, events: topic }, transform: { batchMax: 5000, flushMs: 50 } };
     const received = FIXTURE_NOW;
     const records = Array.from({ length: 3000 }, (_, i) => {
       const e = purchase(`bp-${i % 300}`, daysAgo(1 + (i % 5), received), 2, { items: [{ product_id: `p${i % 7}`, quantity: 1, price: 2 }] });

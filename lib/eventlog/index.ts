@@ -22,6 +22,7 @@ export async function openEventLog(config: Config, log: Logger): Promise<EventLo
     // Enough partitions for transformers to scale out; brokers without the admin API (or a controller) skip this
     // and auto-create the topic on first use (ensureTopic logs which).
     await kafka.ensureTopic(config.topics.events, k.partitions);
+    await kafka.ensureTopic(config.topics.bulk, k.partitions);
     return kafka;
   }
   const { EmbeddedEventLog } = await import('./embedded.ts');
