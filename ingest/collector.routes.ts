@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IngestDeps } from './services.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { identitySecrets } from './identity.ts';
-import { acceptor } from './collector/accept.ts';
+import { acceptor, type Accept } from './collector/accept.ts';
 import { authenticate } from './collector/authenticate.ts';
 import { collectorCors } from './collector/cors.ts';
 import { answer, HttpError, parseBody, refuse } from './collector/http.ts';
@@ -39,7 +39,19 @@ export default async function collectorRoutes(app: FastifyInstance, opts: { deps
     }
   });
 
-  const accept = acceptor({ config, eventLog, limiter, identity, log });
+  const acceptNow = acceptor({ config, eventLog, limiter, identity, log });
+  // Appends under way, also those of requests whose client went away: Fastify's close does not wait for
+  // their handlers, and the runtime closes the log right after the app.
+  const pending = new Set<Promise<unknown>>();
+  const accept: Accept = (...args) => {
+    const p = acceptNow(...args);
+    pending.add(p);
+    p.then(() => pending.delete(p), () => pending.delete(p));
+    return p;
+  };
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...pending]);
+  });
   const siteOf = (req: FastifyRequest, body: Record<string, unknown>) => authenticate(writeKeys, req, body);
 
   app.post('/v1/batch', async (req, reply) =>
