@@ -19,7 +19,7 @@ import { initLogging } from '../../lib/logger.ts';
 import { openStore } from '../../bin/runtime.ts';
 import { EmbeddedEventLog } from '../../lib/eventlog/embedded.ts';
 import { TRANSFORM_GROUP } from '../../transform/events.consumer.ts';
-import { Ledger, audit, mixedBatch, sleep, viaFetch, waitFor } from './helpers/stream.ts';
+import { Ledger, audit, mixedBatch, sleep, viaFetch, waitFor, type Post } from './helpers/stream.ts';
 import { recordFault } from './helpers/report.ts';
 
 const silent = initLogging({ level: 'silent' });
@@ -98,7 +98,13 @@ it('SIGTERM mid-stream drains: 2xx only for stored events, 503 draining for the 
   cvm.child.kill('SIGTERM');
   // The stream's requests are slow (sealing waits for chDB behind the held insert): two quick senders of
   // one-event batches besides, as new clients arriving during the drain.
-  const arriving = ledger.stream(viaFetch(cvm.url), { senders: 2, size: 1, until: () => exited, pauseMs: 10 });
+  const retryAfter = new Set<string>();
+  const arrivingPost: Post = async (body) => {
+    const res = await fetch(`${cvm.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cvm-key': WRITE }, body });
+    if (res.status === 503) retryAfter.add(res.headers.get('retry-after') ?? 'none');
+    return { status: res.status, body: await res.text() };
+  };
+  const arriving = ledger.stream(arrivingPost, { senders: 2, size: 1, until: () => exited, pauseMs: 10 });
   await waitFor('the collector to refuse with 503 draining', () => ledger.count('503 draining') > 0 || exited, 30_000, 20);
   const inflightAnswer = await inflight.finish();
   const code = await cvm.exited;
@@ -114,6 +120,7 @@ it('SIGTERM mid-stream drains: 2xx only for stored events, 503 draining for the 
   const statuses = [...ledger.statuses.keys()];
   expect(statuses.filter((s) => !['200', '503 draining', 'no answer'].includes(s))).toEqual([]);
   expect(ledger.count('503 draining'), 'requests refused with 503 draining').toBeGreaterThan(0);
+  expect([...retryAfter], 'Retry-After of the refusals').toEqual(['5']);
   expect(healthSeen.length, 'GET /health answers while draining').toBeGreaterThan(0);
   expect(healthSeen.every((h) => h.status === 503 && h.body.status === 'draining')).toBe(true);
 
