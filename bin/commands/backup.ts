@@ -1,18 +1,15 @@
 // `cvm backup [--to DIR] [--json]`: a backup of the embedded store (lib/backup). chDB allows one process
-// per data directory: when a running cvm holds the store, it makes the backup (POST /v1/admin/backups, with
-// the admin key from CVM_ADMIN_KEY or <dataDir>/admin.key); otherwise this process takes the store's lock
-// (so no `cvm start` opens it meanwhile) and makes it itself.
+// per data directory: when a running cvm holds the store, it makes the backup (POST /v1/admin/backups,
+// through bin/server-call.ts); otherwise this process takes the store's lock (so no `cvm start` opens it
+// meanwhile) and makes it itself.
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { connectClickHouse } from '../../lib/clickhouse.ts';
 import { createBackup, unsupportedReason } from '../../lib/backup/backup.ts';
-import { readAdminKeyFile } from '../../api/keys.ts';
 import { acquireInstanceLock, describeHolder, type Held } from '../instance-lock.ts';
-import { adminKeyFile } from '../runtime.ts';
+import { postToHolder } from '../server-call.ts';
 
 interface Made { path: string; created_at: string; took_ms: number; bytes: number; tables: number; rows: number; via: 'server' | 'store' }
 
@@ -53,30 +50,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
 }
 
 async function viaServer(ctx: CliContext, held: Held, to: string): Promise<Made> {
-  const url = held.info?.url;
-  if (!url) throw new UserError(`a running cvm (${describeHolder(held)}) holds ${ctx.config.dataDir} but does not say where it serves, and chDB allows one process per data directory; try again once it is up`);
-  const key = ctx.config.keys.admin ?? readAdminKeyFile(adminKeyFile(ctx.config));
-  if (!key) throw new UserError(`a running cvm (${describeHolder(held)}) holds the store; set CVM_ADMIN_KEY so this command can ask it for the backup`);
-  const res = await postJson(`${url}/v1/admin/backups`, key, { to });
+  const res = await postToHolder(ctx, held, '/v1/admin/backups', { to });
   const body = JSON.parse(res.body || '{}') as Partial<Made> & { message?: string };
   if (res.status !== 201) throw new UserError(`the running cvm (${describeHolder(held)}) answered ${res.status}: ${body.message ?? res.body}`);
   return { ...(body as Made), via: 'server' };
-}
-
-/** node:http rather than fetch: fetch gives up waiting for the answer after 300 s, and a backup may take longer. */
-function postJson(url: string, key: string, payload: unknown): Promise<{ status: number; body: string }> {
-  const data = JSON.stringify(payload);
-  const u = new URL(url);
-  const lib = u.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = lib.request(u, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
 }

@@ -1,8 +1,10 @@
-// `cvm models run NAME`: runs model jobs on a stopped store (or a ClickHouse server).
+// `cvm models run NAME`: runs model jobs on a stopped store (or a ClickHouse server); while a cvm holds the
+// embedded store, that cvm runs them (POST /v1/models/NAME/run) and this command prints its answer.
 import { parseArgs } from 'node:util';
 import { UserError, type CliContext } from '../../lib/cli-context.ts';
 import { openStore } from '../runtime.ts';
-import { refuseIfHeld } from '../store-guard.ts';
+import { queryHolder, describeHolder, type Held } from '../instance-lock.ts';
+import { postToHolder } from '../server-call.ts';
 import { ModelRunner, UnknownModelError } from '../../models/runner.ts';
 import { modelJobs } from '../../models/registry.ts';
 import { AsOfError, parseAsOf } from '../../models/as-of.ts';
@@ -21,11 +23,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       throw err;
     }
   }
-  refuseIfHeld(
-    ctx.config,
-    `models run ${name}`,
-    `curl -X POST -H "Authorization: Bearer $CVM_ADMIN_KEY" http://localhost:${ctx.config.port}/v1/models/${name}/run`,
-  );
+  // A running cvm holds the embedded store: it runs the jobs (its runner, its lock), this command waits.
+  const held = ctx.config.clickhouse.url ? null : await queryHolder(ctx.config.dataDir);
+  if (held) return runOnServer(ctx, held, name, values['as-of']);
   const ch = await openStore(ctx.config, ctx.log);
   try {
     const runner = new ModelRunner({ ch, config: ctx.config, log: ctx.log });
@@ -42,4 +42,14 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   } finally {
     await ch.close();
   }
+}
+
+async function runOnServer(ctx: CliContext, held: Held, name: string, asOf: string | undefined): Promise<number> {
+  const query = asOf === undefined ? '' : `?as_of=${encodeURIComponent(asOf)}`;
+  const res = await postToHolder(ctx, held, `/v1/models/${encodeURIComponent(name)}/run${query}`, {});
+  const body = JSON.parse(res.body || '{}') as { runs?: Array<{ status: string }>; message?: string };
+  if (res.status === 404 || res.status === 400) throw new UserError(body.message ?? res.body);
+  if (!body.runs) throw new UserError(`the running cvm (${describeHolder(held)}) answered ${res.status}: ${body.message ?? res.body}`);
+  ctx.out(JSON.stringify({ runs: body.runs, via: `the running cvm (${describeHolder(held)})` }, null, 2));
+  return body.runs.every((r) => r.status === 'ok') ? 0 : 1;
 }
