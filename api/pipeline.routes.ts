@@ -12,7 +12,7 @@ export default async function pipelineRoutes(app: FastifyInstance, opts: { deps:
   const transformer = () => deps.services.transformer ?? undefined;
 
   app.get('/v1/pipeline/status', { preHandler: requireRole(deps, 'analyst'), schema: { summary: 'Log lag, transformer events/s, rejects by reason, last insert', tags: ['pipeline'] } }, async () =>
-    pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: transformer() }),
+    pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: transformer(), bulkTransformer: deps.services.bulkTransformer ?? undefined }),
   );
 
   // Rates arrive as the CSV `cvm fx import` reads (day,currency,rate[,base]), as text/csv or {"csv": "..."}.

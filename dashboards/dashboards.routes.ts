@@ -88,7 +88,7 @@ export default async function dashboardsRoutes(app: FastifyInstance, opts: { dep
     log,
     registry: reg,
     runs: await modelRunCounts(deps.ch),
-    pipeline: () => pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: deps.services.transformer ?? undefined }),
+    pipeline: () => pipelineStatus({ ch: deps.ch, config: deps.config, eventLog: deps.eventLog, transformer: deps.services.transformer ?? undefined, bulkTransformer: deps.services.bulkTransformer ?? undefined }),
   });
 
   const filtersOf = (req: FilterRequest, reply: FastifyReply): Filters | null => {

@@ -61,6 +61,9 @@ describe('rejects', () => {
     const s = res.json();
     expect(s.lag).toMatchObject({ topic: 'cvm.events.raw', group: 'transform', total: 0, partitions: [{ partition: 0, lag: 0, high: 3, committed: 3 }] });
     expect(s.transformer).toMatchObject({ window_s: 60, events_in: 3, events_out: 1, rejected: 2, failed_batches: 0 });
+    // The bulk topic's transformer reports beside it: nothing went through it here.
+    expect(s.bulk_lag).toMatchObject({ topic: 'cvm.events.bulk', group: 'transform-bulk', total: 0 });
+    expect(s.bulk_transformer).toMatchObject({ window_s: 60, events_in: 0, failed_batches: 0, failing: null });
     expect(s.transformer.events_in_per_s).toBeCloseTo(3 / 60, 2);
     expect(s.transformer.events_out_per_s).toBeCloseTo(1 / 60, 2);
     expect(Date.now() - Date.parse(s.last_insert_at)).toBeLessThan(60_000); // real clock on purpose: the last insert's wall-clock time

@@ -10,6 +10,20 @@ import { rejectsByReason } from './rejects.ts';
 
 export interface TopicLag { topic: string; group: string; total: number; partitions: PartitionLag[] }
 
+export interface TransformerStatus {
+  window_s: number;
+  events_in_per_s: number;
+  events_out_per_s: number;
+  batches: number;
+  events_in: number;
+  events_out: number;
+  rejected: number;
+  duplicates_skipped: number;
+  failed_batches: number;
+  /** Set while batches fail and are retried: since when, how many attempts failed, the last error. */
+  failing: { since: string; retries: number; last_error: string; last_error_at: string } | null;
+}
+
 export interface PipelineStatus {
   generated_at: string;
   /** Null where this process has no handle on the event log (an API-only process). */
@@ -17,19 +31,9 @@ export interface PipelineStatus {
   /** The bulk topic's (the demo history's), drained beside live traffic by a consumer of its own. */
   bulk_lag: TopicLag | null;
   /** Null where this process does not run the transformer. */
-  transformer: {
-    window_s: number;
-    events_in_per_s: number;
-    events_out_per_s: number;
-    batches: number;
-    events_in: number;
-    events_out: number;
-    rejected: number;
-    duplicates_skipped: number;
-    failed_batches: number;
-    /** Set while batches fail and are retried: since when, how many attempts failed, the last error. */
-    failing: { since: string; retries: number; last_error: string; last_error_at: string } | null;
-  } | null;
+  transformer: TransformerStatus | null;
+  /** The bulk topic's transformer, the same figures. */
+  bulk_transformer: TransformerStatus | null;
   /** The live topic's room in the log; `refusing` when the collector answers 503 for it (near the limit, or backing off). */
   log_usage: {
     topic: string;
@@ -63,7 +67,28 @@ function usageOf(topic: string, u: LogUsage): NonNullable<PipelineStatus['log_us
   };
 }
 
-export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eventLog?: EventLog | undefined; transformer?: EventsTransformer | undefined }): Promise<PipelineStatus> {
+function transformerStatus(t: EventsTransformer): TransformerStatus {
+  return {
+    window_s: 60,
+    events_in_per_s: round(t.rateIn.perSecond()),
+    events_out_per_s: round(t.rateOut.perSecond()),
+    batches: t.stats.batches,
+    events_in: t.stats.eventsIn,
+    events_out: t.stats.eventsOut,
+    rejected: t.stats.rejected,
+    duplicates_skipped: t.stats.duplicates,
+    failed_batches: t.stats.failedBatches,
+    failing: t.failing ? { since: iso(t.failing.since)!, retries: t.failing.retries, last_error: t.failing.lastError, last_error_at: iso(t.failing.lastErrorAt)! } : null,
+  };
+}
+
+export async function pipelineStatus(deps: {
+  ch: ClickHouse;
+  config: Config;
+  eventLog?: EventLog | undefined;
+  transformer?: EventsTransformer | undefined;
+  bulkTransformer?: EventsTransformer | undefined;
+}): Promise<PipelineStatus> {
   const lagOf = async (topic: string, group: string): Promise<TopicLag | null> => {
     const partitions = deps.eventLog ? await deps.eventLog.lag(topic, group) : null;
     return partitions ? { topic, group, total: partitions.reduce((s, p) => s + p.lag, 0), partitions } : null;
@@ -81,22 +106,8 @@ export async function pipelineStatus(deps: { ch: ClickHouse; config: Config; eve
     generated_at: new Date().toISOString(),
     lag: await lagOf(deps.config.topics.events, TRANSFORM_GROUP),
     bulk_lag: await lagOf(deps.config.topics.bulk, BULK_GROUP),
-    transformer: t
-      ? {
-          window_s: 60,
-          events_in_per_s: round(t.rateIn.perSecond()),
-          events_out_per_s: round(t.rateOut.perSecond()),
-          batches: t.stats.batches,
-          events_in: t.stats.eventsIn,
-          events_out: t.stats.eventsOut,
-          rejected: t.stats.rejected,
-          duplicates_skipped: t.stats.duplicates,
-          failed_batches: t.stats.failedBatches,
-          failing: t.failing
-            ? { since: iso(t.failing.since)!, retries: t.failing.retries, last_error: t.failing.lastError, last_error_at: iso(t.failing.lastErrorAt)! }
-            : null,
-        }
-      : null,
+    transformer: t ? transformerStatus(t) : null,
+    bulk_transformer: deps.bulkTransformer ? transformerStatus(deps.bulkTransformer) : null,
     log_usage: usage ? usageOf(topic, usage) : null,
     last_insert_at: lastInsert === null ? null : new Date(lastInsert).toISOString(),
     rejects: {
