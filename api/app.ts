@@ -79,15 +79,29 @@ export async function buildApp<D extends ApiDeps>(
   });
 
   // Readiness plus how far the transformer is behind the log (0 when this process runs no transformer):
-  // 503 {status: "draining"} once a shutdown began, so an orchestrator sends no more traffic here.
+  // 503 {status: "draining"} once a shutdown began, so an orchestrator sends no more traffic here, and
+  // 503 {status: "log_unavailable"} while the log cannot be read (a broker away): not ready, and why.
   app.get('/health', async (_req, reply) => {
     let lag = 0;
+    let logError: string | null = null;
     if (deps.eventLog && services.transformer) {
-      for (const p of await deps.eventLog.lag(deps.config.topics.events, TRANSFORM_GROUP)) lag += p.lag;
+      try {
+        for (const p of await deps.eventLog.lag(deps.config.topics.events, TRANSFORM_GROUP)) lag += p.lag;
+      } catch (err) {
+        logError = err instanceof Error ? err.message : String(err);
+      }
     }
     const draining = drain.since;
-    if (draining !== null) reply.code(503);
-    return { status: draining === null ? 'ok' : 'draining', ...(draining === null ? {} : { draining_since: new Date(draining).toISOString() }), clickhouse: deps.ch.mode, log: deps.eventLog?.kind ?? null, transform_lag: lag };
+    const status = draining !== null ? 'draining' : logError !== null ? 'log_unavailable' : 'ok';
+    if (status !== 'ok') reply.code(503);
+    return {
+      status,
+      ...(draining === null ? {} : { draining_since: new Date(draining).toISOString() }),
+      ...(logError === null ? {} : { log_error: logError }),
+      clickhouse: deps.ch.mode,
+      log: deps.eventLog?.kind ?? null,
+      transform_lag: logError === null ? lag : null,
+    };
   });
   // Liveness: the process answers (200 while it drains too, so a liveness probe does not kill a clean shutdown).
   app.get('/health/live', async () => ({ status: drain.draining ? 'draining' : 'ok' }));

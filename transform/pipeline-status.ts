@@ -30,6 +30,8 @@ export interface PipelineStatus {
   lag: TopicLag | null;
   /** The bulk topic's (the demo history's), drained beside live traffic by a consumer of its own. */
   bulk_lag: TopicLag | null;
+  /** Why the lag could not be read (the log unreachable, e.g. a broker away); null when it was. */
+  lag_error: string | null;
   /** Null where this process does not run the transformer. */
   transformer: TransformerStatus | null;
   /** The bulk topic's transformer, the same figures. */
@@ -89,9 +91,16 @@ export async function pipelineStatus(deps: {
   transformer?: EventsTransformer | undefined;
   bulkTransformer?: EventsTransformer | undefined;
 }): Promise<PipelineStatus> {
+  // The status is most needed when the log is in trouble: a lag that cannot be read is reported, not thrown.
+  let lagError: string | null = null;
   const lagOf = async (topic: string, group: string): Promise<TopicLag | null> => {
-    const partitions = deps.eventLog ? await deps.eventLog.lag(topic, group) : null;
-    return partitions ? { topic, group, total: partitions.reduce((s, p) => s + p.lag, 0), partitions } : null;
+    try {
+      const partitions = deps.eventLog ? await deps.eventLog.lag(topic, group) : null;
+      return partitions ? { topic, group, total: partitions.reduce((s, p) => s + p.lag, 0), partitions } : null;
+    } catch (err) {
+      lagError ??= err instanceof Error ? err.message : String(err);
+      return null;
+    }
   };
   const t = deps.transformer;
   const topic = deps.config.topics.events;
@@ -106,6 +115,7 @@ export async function pipelineStatus(deps: {
     generated_at: new Date().toISOString(),
     lag: await lagOf(deps.config.topics.events, TRANSFORM_GROUP),
     bulk_lag: await lagOf(deps.config.topics.bulk, BULK_GROUP),
+    lag_error: lagError,
     transformer: t ? transformerStatus(t) : null,
     bulk_transformer: deps.bulkTransformer ? transformerStatus(deps.bulkTransformer) : null,
     log_usage: usage ? usageOf(topic, usage) : null,
