@@ -12,7 +12,8 @@ import type { ClickHouse } from '../clickhouse.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { keyReport, copyKeyFiles, redactedConfig } from './keys.ts';
-import { copyLog, hasLog, LOG_FILE, LogGapError, openLog, readOffsets, rewindCopy, type GroupOffset, type LogPosition } from './log-copy.ts';
+import { openLogRoot } from '../eventlog/embedded-layout.ts';
+import { copyLog, hasLog, LOG_FILE, LogGapError, readOffsets, rewindCopy, type GroupOffset, type LogPosition } from './log-copy.ts';
 import { BACKUP_FORMAT, BACKUP_PREFIX, CONFIG_FILE, cvmVersion, writeManifest, type BackupManifest } from './manifest.ts';
 import { dumpTable, eventMarks, readCatalogue, type TableEntry } from './tables.ts';
 import { insideOrSame } from './paths.ts';
@@ -113,7 +114,7 @@ async function takeBackup(src: { config: Config; ch: ClickHouse; log: Logger }, 
     await opts.afterStep?.(s);
   };
   const logDir = path.join(config.dataDir, 'log');
-  const root = hasLog(logDir) ? openLog(logDir) : null;
+  const root = hasLog(logDir) ? openLogRoot(logDir) : null;
   try {
     const before: GroupOffset[] = root ? readOffsets(root) : [];
     await step('offsets');

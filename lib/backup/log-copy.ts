@@ -1,14 +1,13 @@
 // The embedded event log (LMDB) in a backup: a copy through LMDB's own mdb_env_copy (a read transaction,
 // so a consistent snapshot while appends and commits go on), then its committed offsets moved back to
-// what the table dumps hold. NOTE: this reads the layout lib/eventlog/embedded.ts writes: a `meta`
-// database (ordered-binary) with `next:<topic>` and `offset:<group>:<topic>`, and `topic:<name>` databases
-// keyed by offset. Opened with the same options as there: inside a process that has the log open,
-// lmdb-js hands out the same environment (it refuses to open one twice), so this is safe while cvm runs.
+// what the table dumps hold. The layout is the embedded log's own (lib/eventlog/embedded-layout.ts), opened
+// with the same options: inside a process that has the log open, lmdb-js hands out the same environment
+// (it refuses to open one twice), so this is safe while cvm runs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { committedOffsets, metaDb, nextKey, offsetKey, openLogRoot, topicDb } from '../eventlog/embedded-layout.ts';
 
-const OPTIONS = { maxDbs: 64, compression: false, eventTurnBatching: false } as const;
 export const LOG_FILE = path.join('log', 'data.mdb');
 
 export interface GroupOffset { group: string; topic: string; committed: number }
@@ -30,29 +29,14 @@ export function hasLog(logDir: string): boolean {
   return fs.existsSync(path.join(logDir, 'data.mdb'));
 }
 
-export function openLog(logDir: string): RootDatabase {
-  return open({ path: logDir, ...OPTIONS });
-}
-
-function meta(root: RootDatabase) {
-  return root.openDB<number, string>({ name: 'meta', encoding: 'ordered-binary' });
-}
-
 /** Every consumer group's committed offset, per topic. */
 export function readOffsets(root: RootDatabase): GroupOffset[] {
-  const out: GroupOffset[] = [];
-  for (const { key, value } of meta(root).getRange({ start: 'offset:', end: 'offset;' })) {
-    const rest = String(key).slice('offset:'.length);
-    // Topic names never hold ':' (Kafka's rule, which cvm's topics follow); group names might.
-    const at = rest.lastIndexOf(':');
-    out.push({ group: rest.slice(0, at), topic: rest.slice(at + 1), committed: value });
-  }
-  return out;
+  return [...committedOffsets(metaDb(root))];
 }
 
 function bounds(root: RootDatabase, topic: string): { low: number; next: number } {
-  const next = meta(root).get(`next:${topic}`) ?? 0;
-  for (const key of root.openDB<unknown, number>({ name: `topic:${topic}`, encoding: 'msgpack' }).getKeys({ limit: 1 })) return { low: key, next };
+  const next = metaDb(root).get(nextKey(topic)) ?? 0;
+  for (const key of topicDb<unknown>(root, topic).getKeys({ limit: 1 })) return { low: key, next };
   return { low: next, next };
 }
 
@@ -71,7 +55,7 @@ export async function copyLog(root: RootDatabase, backupDir: string): Promise<vo
  * the inserts); records up to the events mark were stored completely (events are inserted last).
  */
 export async function rewindCopy(backupDir: string, before: GroupOffset[], marks: Map<string, number>): Promise<LogPosition[]> {
-  const root = openLog(path.dirname(path.join(backupDir, LOG_FILE)));
+  const root = openLogRoot(path.dirname(path.join(backupDir, LOG_FILE)));
   try {
     const out: LogPosition[] = [];
     for (const g of readOffsets(root)) {
@@ -82,7 +66,7 @@ export async function rewindCopy(backupDir: string, before: GroupOffset[], marks
       if (low > committed) {
         throw new LogGapError(`the log dropped records ${committed}..${low - 1} of ${g.topic} while the backup ran (retention under pressure); the tables do not hold all of them`);
       }
-      if (committed !== g.committed) await meta(root).put(`offset:${g.group}:${g.topic}`, committed);
+      if (committed !== g.committed) await metaDb(root).put(offsetKey(g.group, g.topic), committed);
       out.push({ ...g, committed, committedBefore, committedInCopy: g.committed, low, next });
     }
     return out;

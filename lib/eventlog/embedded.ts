@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
-import { open, type RootDatabase, type Database } from 'lmdb';
+import type { RootDatabase, Database } from 'lmdb';
+import { committedOffsets, metaDb, nextKey, offsetKey, openLogRoot, topicDb } from './embedded-layout.ts';
 import type { Logger } from '../logger.ts';
 import {
   LogFullError,
@@ -98,11 +99,10 @@ export class EmbeddedEventLog implements EventLog {
 
   static async open(opts: EmbeddedLogOptions): Promise<EmbeddedEventLog> {
     fs.mkdirSync(opts.dir, { recursive: true });
-    // NOTE: eventTurnBatching off: with it, lmdb commits each event turn's writes under a promise no caller
-    // holds, and a failed commit (disk full) becomes an unhandled rejection that kills the process.
-    // Appends are explicit transactions, which lmdb still groups into one commit when they queue up.
-    const root = open({ path: opts.dir, maxDbs: 64, compression: false, eventTurnBatching: false });
-    const meta = root.openDB<number, string>({ name: 'meta', encoding: 'ordered-binary' });
+    // Appends are explicit transactions, which lmdb still groups into one commit when they queue up
+    // (eventTurnBatching is off: see embedded-layout.ts).
+    const root = openLogRoot(opts.dir);
+    const meta = metaDb(root);
     const log = new EmbeddedEventLog(root, meta, opts);
     log.keepReserve();
     return log;
@@ -111,7 +111,7 @@ export class EmbeddedEventLog implements EventLog {
   private topic(name: string): Database<StoredValue, number> {
     let db = this.topics.get(name);
     if (!db) {
-      db = this.root.openDB<StoredValue, number>({ name: `topic:${name}`, encoding: 'msgpack' });
+      db = topicDb<StoredValue>(this.root, name);
       this.topics.set(name, db);
     }
     return db;
@@ -206,12 +206,12 @@ export class EmbeddedEventLog implements EventLog {
         this.root.transaction(() => {
           const used = this.meta.get(`bytes:${topicName}`) ?? 0;
           if (used + size > this.opts.maxBytes) throw new LogFullError(`event log is full (${used} of ${this.opts.maxBytes} bytes held)`);
-          let next = this.meta.get(`next:${topicName}`) ?? 0;
+          let next = this.meta.get(nextKey(topicName)) ?? 0;
           for (const r of records) {
             db.put(next, { k: r.key, v: r.value, t: now });
             next += 1;
           }
-          this.meta.put(`next:${topicName}`, next);
+          this.meta.put(nextKey(topicName), next);
           this.meta.put(`bytes:${topicName}`, used + size);
         }),
       );
@@ -225,15 +225,12 @@ export class EmbeddedEventLog implements EventLog {
   }
 
   private committed(topic: string, group: string): number {
-    return this.meta.get(`offset:${group}:${topic}`) ?? 0;
+    return this.meta.get(offsetKey(group, topic)) ?? 0;
   }
 
   private groups(topic: string): string[] {
     const out: string[] = [];
-    for (const key of this.meta.getKeys({ start: 'offset:', end: 'offset;' })) {
-      const k = String(key);
-      if (k.endsWith(`:${topic}`)) out.push(k.slice('offset:'.length, k.length - topic.length - 1));
-    }
+    for (const o of committedOffsets(this.meta)) if (o.topic === topic) out.push(o.group);
     return out;
   }
 
@@ -251,7 +248,7 @@ export class EmbeddedEventLog implements EventLog {
     const maxWaitMs = opts.maxWaitMs ?? 1000;
     const pollMs = this.opts.pollMs ?? 200;
     // Register the group so retention keeps what it has not read yet.
-    if (this.meta.get(`offset:${group}:${topic}`) === undefined) await durable(this.meta.put(`offset:${group}:${topic}`, this.low(topic)));
+    if (this.meta.get(offsetKey(group, topic)) === undefined) await durable(this.meta.put(offsetKey(group, topic), this.low(topic)));
     let stopping = false;
     let wake: (() => void) | null = null;
     const onAppend = () => wake?.();
@@ -297,7 +294,7 @@ export class EmbeddedEventLog implements EventLog {
         for (let attempt = 0; !stopping; attempt++) {
           try {
             await handler(batch);
-            await durable(this.meta.put(`offset:${group}:${topic}`, batch.lastOffset + 1));
+            await durable(this.meta.put(offsetKey(group, topic), batch.lastOffset + 1));
             break;
           } catch (err) {
             opts.onError?.(err, attempt);
@@ -324,11 +321,11 @@ export class EmbeddedEventLog implements EventLog {
 
   private low(topic: string): number {
     for (const key of this.topic(topic).getKeys({ limit: 1 })) return key;
-    return this.meta.get(`next:${topic}`) ?? 0;
+    return this.meta.get(nextKey(topic)) ?? 0;
   }
 
   async lag(topic: string, group: string): Promise<PartitionLag[]> {
-    const high = this.meta.get(`next:${topic}`) ?? 0;
+    const high = this.meta.get(nextKey(topic)) ?? 0;
     const committed = this.committed(topic, group);
     return [{ partition: PARTITION, committed, high, lag: Math.max(0, high - committed) }];
   }
