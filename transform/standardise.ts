@@ -3,7 +3,7 @@
 // and anything that wants to know what the transformer would make of one record.
 import type { CollectedRecord, EventProblem } from '../ingest/contract.ts';
 import { rawEventId } from './dead-letter.ts';
-import type { DeadLetter, Drop } from './pipeline-result.ts';
+import { StepChain, type DeadLetter, type Drop } from './pipeline-result.ts';
 import { identityStep, type IdentityContext } from './steps/identity.ts';
 import { toRows } from './steps/rows.ts';
 import { standardiseStep, type StandardiseContext as FieldsContext } from './steps/standardise.ts';
@@ -26,11 +26,7 @@ const NO_POSITION: LogPosition = { log_topic: '', log_partition: 0, log_offset: 
 export function standardise(rec: CollectedRecord, ctx: StandardiseContext, at: LogPosition = NO_POSITION): StandardiseResult {
   const valid = validate({ record: rec, at });
   if (valid.kind !== 'ok') return refused(rec, valid);
-  const standard = standardiseStep(ctx)(valid.value);
-  if (standard.kind !== 'ok') return refused(rec, standard);
-  const identified = identityStep(ctx)(standard.value);
-  if (identified.kind !== 'ok') return refused(rec, identified);
-  const rows = toRows(identified.value);
+  const rows = StepChain.from(standardiseStep(ctx)).pipe(identityStep(ctx)).pipe(toRows).run(valid.value);
   if (rows.kind !== 'ok') return refused(rec, rows);
   const { event, items, identity, customer } = rows.value;
   return { ok: true, event, tsMs: valid.value.tsMs, items, identity, customer };
