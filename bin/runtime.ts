@@ -101,7 +101,7 @@ export async function startRuntime(configIn: Config, log: Logger, roles: Roles, 
     : null;
   const wired = buildServices({ config, ch, log, clock, eventLog: eventLog ?? undefined, services: core }, { models, transformer, bulkTransformer });
   const deps: AppDeps<Services> = { config, ch, log, clock, eventLog: eventLog ?? undefined, services: wired.services };
-  if (roles.api) await wired.startApi();
+  if (roles.api) await wired.services.startApi();
 
   const consumer: Consumer | null = transformer && eventLog ? await transformer.start(eventLog) : null;
   const bulkConsumer: Consumer | null = bulkTransformer && eventLog ? await bulkTransformer.start(eventLog) : null;

@@ -75,16 +75,12 @@ export interface ServiceParts {
 }
 
 export interface BuiltServices {
+  /** The whole record; `services.startApi()` loads what the API serves from memory. */
   services: Services;
-  /** Loads what the API serves from memory (keys, scores, recommendations) and starts their refresh. */
-  startApi(): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * `deps.services` must hold the core services already (the transformer is built with the cipher before
- * this runs); the record is completed in place, so the deps object every layer was handed sees all of it.
- */
+/** `deps.services` holds the core services, opened first (the transformer is built with the cipher). */
 export function buildServices(deps: AppDeps<CoreServices>, parts: ServiceParts): BuiltServices {
   const { ch, config, log } = deps;
   const core = deps.services;
@@ -114,7 +110,6 @@ export function buildServices(deps: AppDeps<CoreServices>, parts: ServiceParts):
   const api: ApiServices = { ...core, ...parts, writeKeys: keys.writeKeys, keys, segments, metrics, scores, recs, erasure: [], startApi };
   const apiDeps: AppDeps<ApiServices> = { ...deps, services: api };
   const services: Services = Object.assign(api, { shop: new ShopService(apiDeps) });
-  deps.services = services;
   services.erasure = erasureSteps(services);
 
   parts.models?.afterRun((run) => segments.afterRun(run));
@@ -124,7 +119,6 @@ export function buildServices(deps: AppDeps<CoreServices>, parts: ServiceParts):
 
   return {
     services,
-    startApi,
     async close() {
       await apiStarted?.catch(() => undefined);
       for (const stop of stops) await stop();

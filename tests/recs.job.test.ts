@@ -240,7 +240,7 @@ describe('recommendation routes', () => {
   it('serve lists with a list_id, refuse bad parameters, and reload after a run', async () => {
     const listeners = runner.listenerCount('run');
     const wired = buildServices({ config, ch, log, clock: systemClock, services: await openPiiServices(ch, config, log) }, { models: runner, transformer: null, bulkTransformer: null });
-    await wired.startApi();
+    await wired.services.startApi();
     const deps = { config, ch, log, clock: systemClock, services: wired.services };
     const app = Fastify();
     app.addHook('onClose', () => wired.close());
