@@ -1,37 +1,23 @@
 // `cvm backup` and `cvm restore` as an operator runs them: on a stopped store (the CLI opens it itself),
 // against a running `cvm start` (the CLI asks it over the admin API), and a restore that refuses a data
 // directory that holds anything unless --force (which moves it aside, never deletes it).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { post } from './api.fixture.ts';
 import { ADMIN, tempDir, testRuntime } from './helpers/runtime.ts';
 import { event } from './helpers/events.ts';
 import { waitForDrain } from '../bin/runtime.ts';
-import { startCvm, waitForHealthyDrain } from './helpers/cvm-process.ts';
+import { runCvm, startCvm, waitForHealthyDrain } from './helpers/cvm-process.ts';
 import { readManifest } from '../lib/backup/manifest.ts';
 import { listBackups, pruneBackups } from '../lib/backup/retention.ts';
 import { testConfig } from '../lib/config.ts';
 import { connectClickHouse } from '../lib/clickhouse.ts';
 
-const CVM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'cvm.mjs');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function cvm(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CVM, ...args], { env: { ...process.env, CVM_LOG_LEVEL: 'error', CVM_DEMO: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function root(): string {
   const d = tempDir('cvm-bin-backup-');
@@ -59,7 +45,7 @@ describe('cvm backup / cvm restore (CLI)', () => {
     await rt.close();
 
     const backups = path.join(r, 'backups');
-    const made = await cvm(['backup', '--to', backups, '--json'], { CVM_DATA_DIR: data, CVM_ADMIN_KEY: ADMIN });
+    const made = await runCvm(['backup', '--to', backups, '--json'], { CVM_DATA_DIR: data, CVM_ADMIN_KEY: ADMIN });
     expect(made.code, made.stderr).toBe(0);
     const out = JSON.parse(made.stdout) as { path: string; via: string; tables: number };
     expect(out.via).toBe('store');
@@ -69,12 +55,12 @@ describe('cvm backup / cvm restore (CLI)', () => {
     expect(m.key_files).toEqual(expect.arrayContaining(['encryption.key', 'identity.key']));
     expect(fs.statSync(out.path).mode & 0o077).toBe(0);
     // A backup inside the data directory is refused (it would be copied into the next one).
-    const inside = await cvm(['backup', '--to', path.join(data, 'b')], { CVM_DATA_DIR: data });
+    const inside = await runCvm(['backup', '--to', path.join(data, 'b')], { CVM_DATA_DIR: data });
     expect(inside.code).toBe(1);
     expect(inside.stderr).toContain('inside the data directory');
 
     const target = path.join(r, 'restored');
-    const restored = await cvm(['restore', out.path], { CVM_DATA_DIR: target });
+    const restored = await runCvm(['restore', out.path], { CVM_DATA_DIR: target });
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`into ${target}`);
     expect(fs.existsSync(path.join(target, 'RESTORING'))).toBe(false);
@@ -83,17 +69,17 @@ describe('cvm backup / cvm restore (CLI)', () => {
 
     // Not onto a directory that holds a store: nothing is touched.
     const before = fs.readdirSync(data).sort();
-    const refused = await cvm(['restore', out.path], { CVM_DATA_DIR: data });
+    const refused = await runCvm(['restore', out.path], { CVM_DATA_DIR: data });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is not empty');
     expect(refused.stderr).toContain('--force');
     expect(fs.readdirSync(data).sort()).toEqual(before);
-    const notBackup = await cvm(['restore', r], { CVM_DATA_DIR: path.join(r, 'other') });
+    const notBackup = await runCvm(['restore', r], { CVM_DATA_DIR: path.join(r, 'other') });
     expect(notBackup.code).toBe(1);
     expect(notBackup.stderr).toContain('is not a cvm backup');
 
     // --force: the former directory is moved aside, the backup restored in its place.
-    const forced = await cvm(['restore', out.path, '--force', '--json'], { CVM_DATA_DIR: target });
+    const forced = await runCvm(['restore', out.path, '--force', '--json'], { CVM_DATA_DIR: target });
     expect(forced.code, forced.stderr).toBe(0);
     const aside = (JSON.parse(forced.stdout) as { movedAside: string }).movedAside;
     expect(aside.startsWith(`${target}.replaced-`)).toBe(true);
@@ -131,14 +117,14 @@ describe('cvm backup / cvm restore (CLI)', () => {
       expect(res.status).toBe(200);
       await waitForHealthyDrain(proc.url);
       // The admin key is read from CVM_ADMIN_KEY here; <dataDir>/admin.key serves when it is not set.
-      const made = await cvm(['backup', '--json'], { CVM_DATA_DIR: data, CVM_ADMIN_KEY: ADMIN, CVM_BACKUP_DIR: backups });
+      const made = await runCvm(['backup', '--json'], { CVM_DATA_DIR: data, CVM_ADMIN_KEY: ADMIN, CVM_BACKUP_DIR: backups });
       expect(made.code, made.stderr).toBe(0);
       const out = JSON.parse(made.stdout) as { path: string; via: string; rows: number };
       expect(out.via).toBe('server');
       expect(readManifest(out.path).tables.find((t) => t.name === 'events')!.rows).toBe(12);
       expect(listBackups(backups).map((b) => b.path)).toEqual([out.path]);
 
-      const refused = await cvm(['restore', out.path, '--force'], { CVM_DATA_DIR: data });
+      const refused = await runCvm(['restore', out.path, '--force'], { CVM_DATA_DIR: data });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('a running cvm');
       expect(pruneBackups(backups, 1)).toEqual([]);

@@ -1,31 +1,15 @@
 // `cvm models run` beside a running `cvm start`: chDB allows one process per data directory, so the CLI
 // finds the holder through the store's lock and hands it the run (admin key from <dataDir>/admin.key).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { purchase } from './helpers/events.ts';
 import { tempDir } from './helpers/runtime.ts';
-import { startCvm, waitForHealthyDrain } from './helpers/cvm-process.ts';
+import { runCvm, startCvm, waitForHealthyDrain } from './helpers/cvm-process.ts';
 
-const CVM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'cvm.mjs');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function cvm(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const { CVM_ADMIN_KEY: _unset, ...inherited } = process.env;
-    const child = spawn(process.execPath, [CVM, ...args], { env: { ...inherited, CVM_LOG_LEVEL: 'error', CVM_DEMO: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('cvm models run while cvm start holds the store', () => {
   it('hands the run to the running cvm, and passes its refusals on', async () => {
@@ -41,16 +25,16 @@ describe('cvm models run while cvm start holds the store', () => {
       expect(res.status).toBe(200);
       await waitForHealthyDrain(proc.url);
 
-      const ran = await cvm(['models', 'run', 'rfm'], { CVM_DATA_DIR: data });
+      const ran = await runCvm(['models', 'run', 'rfm'], { CVM_DATA_DIR: data });
       expect(ran.code, ran.stderr).toBe(0);
       const out = JSON.parse(ran.stdout) as { runs: Array<{ model: string; status: string; rowsWritten: number }>; via: string };
       expect(out.via).toMatch(/^the running cvm \(pid \d+, http:/);
       expect(out.runs).toMatchObject([{ model: 'rfm', status: 'ok' }]);
 
-      const badDay = await cvm(['models', 'run', 'rfm', '--as-of', '2026-02-31'], { CVM_DATA_DIR: data });
+      const badDay = await runCvm(['models', 'run', 'rfm', '--as-of', '2026-02-31'], { CVM_DATA_DIR: data });
       expect(badDay.code).toBe(1);
       expect(badDay.stderr).toMatch(/not a day of the calendar/);
-      const unknown = await cvm(['models', 'run', 'nope'], { CVM_DATA_DIR: data });
+      const unknown = await runCvm(['models', 'run', 'nope'], { CVM_DATA_DIR: data });
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(/nope/);
     } finally {

@@ -52,3 +52,19 @@ export async function waitForHealthyDrain(url: string, timeoutMs = 60_000): Prom
   }
   throw new Error('transformer did not catch up in time');
 }
+
+/**
+ * One CLI command (`node bin/cvm.mjs …`) as a user runs it, to its end. The caller's CVM_ADMIN_KEY is not
+ * passed on: each test says which key the command gets (or that it reads `<dataDir>/admin.key`).
+ */
+export function runCvm(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const { CVM_ADMIN_KEY: _notPassed, ...inherited } = process.env;
+    const child = spawn(process.execPath, [CVM, ...args], { env: { ...inherited, CVM_LOG_LEVEL: 'error', CVM_DEMO: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
