@@ -3,6 +3,7 @@
 // when it ends, and past CVM_STARTUP_TIMEOUT_S an error that names what did not come.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from './logger.ts';
+import { backoffMs } from './eventlog/types.ts';
 
 /** A dependency did not answer within the start-up timeout. */
 export class DependencyTimeoutError extends Error {
@@ -30,10 +31,9 @@ export interface WaitForOptions {
   capMs?: number;
 }
 
-/** Pause before retry `attempt` (0-based): exponential, half of it random so restarted fleets spread out. */
+/** Pause before retry `attempt` (0-based): the log's jittered backoff, with start-up's shorter steps. */
 export function retryDelayMs(attempt: number, baseMs = 250, capMs = 5000): number {
-  const exp = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
-  return exp / 2 + Math.random() * (exp / 2);
+  return backoffMs(attempt, baseMs, capMs);
 }
 
 /**
